@@ -1,0 +1,2 @@
+//! Revisioned key/value log over SQLite (see the crate description).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Shared harness for the end-to-end tests.
+#![forbid(unsafe_code)]
