@@ -1,1 +1,7 @@
+//! Kubernetes object model with no I/O: resource registry, schemas, selectors, patch engines,
+//! protobuf decoding, validation, Status errors and Tables.
 #![forbid(unsafe_code)]
+
+pub mod error;
+pub mod registry;
+pub mod schema;
