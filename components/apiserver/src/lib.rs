@@ -1,1 +1,198 @@
+//! A Kubernetes-compatible HTTPS API server over the warren store: discovery, OpenAPI, CRUD,
+//! watch, Tables, and the metadata rules of kube-apiserver.
 #![forbid(unsafe_code)]
+
+mod body;
+mod bootstrap;
+mod discovery;
+mod filter;
+mod http;
+mod meta;
+mod namespace;
+mod objects;
+mod openapi;
+pub mod pki;
+mod request;
+mod resources;
+mod state;
+mod tables;
+mod version;
+mod watch;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use warren_store::{Store, StoreOptions};
+
+pub use version::GIT_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiServerError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("opening the store: {0}")]
+    Store(#[from] warren_store::StoreError),
+    #[error("certificates: {0}")]
+    Pki(#[from] pki::PkiError),
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("bootstrapping default objects: {0}")]
+    Bootstrap(String),
+}
+
+/// How to run one API server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub tls_sans: Vec<String>,
+    pub store: StoreOptions,
+}
+
+/// A started server: where it listens and where its kubeconfig is.
+pub struct Started {
+    pub local_addr: SocketAddr,
+    pub kubeconfig: PathBuf,
+}
+
+fn tls_acceptor(pki: &pki::ClusterPki) -> Result<TlsAcceptor, ApiServerError> {
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+        rustls_pemfile::certs(&mut pki.serving_cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| ApiServerError::Tls(e.to_string()))?;
+    let key = rustls_pemfile::private_key(&mut pki.serving_key_pem.as_bytes())
+        .map_err(|e| ApiServerError::Tls(e.to_string()))?
+        .ok_or_else(|| ApiServerError::Tls("no private key".into()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ApiServerError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| ApiServerError::Tls(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Runs the API server until `shutdown` completes. `on_started` is called once the API answers
+/// and the kubeconfig is written.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    on_started: impl FnOnce(&Started),
+) -> Result<(), ApiServerError> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| ApiServerError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let store = Store::open(&dir.join("state.db"), config.store.clone())?;
+    let listen_host = config.listen.ip().to_string();
+    let sans = pki::serving_sans(&listen_host, &config.tls_sans);
+    let cluster_pki = pki::ClusterPki::load_or_create(dir, &sans)?;
+    let acceptor = tls_acceptor(&cluster_pki)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ApiServerError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| ApiServerError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let advertise = if local_addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local_addr.port())
+    } else {
+        local_addr
+    };
+    let (cleanup, cleanup_rx) = namespace::NamespaceCleanup::new();
+    let state = Arc::new(state::AppState {
+        objects: objects::Objects {
+            store: store.clone(),
+        },
+        pki: cluster_pki.clone(),
+        catalog: state::Catalog::default(),
+        namespace_cleanup: cleanup,
+        openapi: openapi::OpenApiCache::default(),
+        ready: AtomicBool::new(false),
+        listen: advertise,
+    });
+    tokio::spawn(namespace::run(Arc::downgrade(&state), cleanup_rx));
+    let compactor = store.spawn_compactor();
+
+    let accept_state = state.clone();
+    let accept_loop = async move {
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept");
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let state = accept_state.clone();
+            tokio::spawn(async move {
+                let tls = match acceptor.accept(tcp).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake");
+                        return;
+                    }
+                };
+                let service = hyper::service::service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, std::convert::Infallible>(http::handle(state, req).await) }
+                });
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                if let Err(e) = builder
+                    .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                    .await
+                {
+                    tracing::debug!(%peer, error = %e, "connection");
+                }
+            });
+        }
+    };
+    let serving = tokio::spawn(accept_loop);
+
+    bootstrap::run(&state, advertise)
+        .await
+        .map_err(|e| ApiServerError::Bootstrap(e.message))?;
+    namespace::resume(&state).await;
+    state.ready.store(true, Ordering::Release);
+    let kubeconfig = dir.join("kubeconfig.yaml");
+    let server_url = format!("https://{advertise}");
+    pki::write_private(
+        &kubeconfig,
+        cluster_pki.admin_kubeconfig(&server_url, "warren").as_bytes(),
+    )?;
+    tracing::info!(listen = %local_addr, kubeconfig = %kubeconfig.display(), "API server ready");
+    on_started(&Started {
+        local_addr,
+        kubeconfig,
+    });
+    shutdown.await;
+    serving.abort();
+    compactor.abort();
+    store.close();
+    Ok(())
+}

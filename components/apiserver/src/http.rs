@@ -1,0 +1,333 @@
+//! HTTP dispatch: authentication, routing to discovery/OpenAPI/resources, and turning results
+//! and errors into responses.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use warren_apimachinery::error::{ApiError, Reason};
+use warren_apimachinery::patch::PatchType;
+
+use crate::body::{MAX_BODY_BYTES, decode_as, decode_body};
+use crate::request::{
+    BodyFormat, Query, Representation, ResourcePath, Target, content_mime, negotiate, parse_path,
+};
+use crate::resources::{self, Addressed, DeleteOptions, Reply};
+use crate::state::AppState;
+use crate::{discovery, tables, version, watch};
+
+fn json_response(code: u16, body: &Value, content_type: &str) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes_response(code, Bytes::from(bytes), content_type)
+}
+
+fn bytes_response(code: u16, body: Bytes, content_type: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp
+}
+
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    let mut resp = json_response(e.code(), &e.to_status(), "application/json");
+    if let Some(secs) = e.retry_after_seconds {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+fn text_response(code: u16, text: &'static str) -> Response<Body> {
+    bytes_response(code, Bytes::from_static(text.as_bytes()), "text/plain; charset=utf-8")
+}
+
+/// Whether a request carries the admin bearer token. Comparison in constant time.
+fn authenticated(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(token) = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+    else {
+        return false;
+    };
+    let want = state.pki.admin_token.as_bytes();
+    let got = token.trim().as_bytes();
+    want.len() == got.len() && want.iter().zip(got).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// The entry point for every request.
+pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let target = parse_path(&path);
+    let public = matches!(target, Target::Health(_) | Target::Version);
+    if !public && !authenticated(&state, req.headers()) {
+        return error_response(&ApiError::unauthorized());
+    }
+    let result = route(state, req, target).await;
+    let resp = result.unwrap_or_else(|e| error_response(&e));
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), "request");
+    resp
+}
+
+async fn read_body<B>(body: B) -> Result<Bytes, ApiError>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::too_large(MAX_BODY_BYTES))
+        }
+        Err(e) => Err(ApiError::bad_request(format!("reading the request body: {e}"))),
+    }
+}
+
+async fn route<B>(
+    state: Arc<AppState>,
+    req: Request<B>,
+    target: Target,
+) -> Result<Response<Body>, ApiError>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let read_only = req.method() == Method::GET || req.method() == Method::HEAD;
+    let not_found = || {
+        ApiError::new(
+            Reason::NotFound,
+            "the server could not find the requested resource",
+        )
+    };
+    if !read_only && !matches!(target, Target::Resource(_)) {
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
+    }
+    let cat = &state.catalog;
+    match target {
+        Target::Health(_) => {
+            if state.ready.load(Ordering::Acquire) {
+                Ok(text_response(200, "ok"))
+            } else {
+                Ok(text_response(500, "[-]poststarthook/warren-ready failed: not finished"))
+            }
+        }
+        Target::Version => Ok(json_response(200, &version::version_info(), "application/json")),
+        Target::CoreVersions => {
+            if negotiate(accept.as_deref())? == Representation::DiscoveryV2 {
+                Ok(discovery_v2(&discovery::aggregated(cat, true)))
+            } else {
+                Ok(json_response(
+                    200,
+                    &discovery::core_versions(&state.listen.to_string()),
+                    "application/json",
+                ))
+            }
+        }
+        Target::Groups => {
+            if negotiate(accept.as_deref())? == Representation::DiscoveryV2 {
+                Ok(discovery_v2(&discovery::aggregated(cat, false)))
+            } else {
+                Ok(json_response(200, &discovery::group_list(cat), "application/json"))
+            }
+        }
+        Target::Group(g) => discovery::group(cat, &g)
+            .map(|d| json_response(200, &d, "application/json"))
+            .ok_or_else(not_found),
+        Target::ResourceList { group, version } => discovery::resource_list(cat, &group, &version)
+            .map(|d| json_response(200, &d, "application/json"))
+            .ok_or_else(not_found),
+        Target::OpenApiV3Index => Ok(json_response(
+            200,
+            &state.openapi.v3_index(cat),
+            "application/json",
+        )),
+        Target::OpenApiV3 { gv_path } => {
+            let doc = state
+                .openapi
+                .v3_document(cat, &gv_path)
+                .ok_or_else(not_found)?;
+            let immutable = req.uri().query().is_some_and(|q| q.contains("hash="));
+            let mut resp = bytes_response(200, Bytes::from((*doc.body).clone()), "application/json");
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", doc.hash)) {
+                resp.headers_mut().insert(header::ETAG, v);
+            }
+            if immutable {
+                resp.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, immutable"),
+                );
+            }
+            Ok(resp)
+        }
+        Target::OpenApiV2 => {
+            let wants_protobuf = accept
+                .as_deref()
+                .is_some_and(|a| a.contains("protobuf") && !a.contains("json"));
+            if wants_protobuf {
+                return Err(ApiError::new(
+                    Reason::NotAcceptable,
+                    "only application/json is served for /openapi/v2",
+                ));
+            }
+            let doc = state.openapi.v2(cat);
+            Ok(bytes_response(200, Bytes::from((*doc.body).clone()), "application/json"))
+        }
+        Target::Resource(rp) => resource(state, req, rp, accept).await,
+        Target::NotFound => Err(not_found()),
+    }
+}
+
+fn discovery_v2(doc: &Value) -> Response<Body> {
+    json_response(200, doc, discovery::DISCOVERY_V2_CONTENT_TYPE)
+}
+
+fn reply_response(reply: Reply) -> Response<Body> {
+    let mut resp = json_response(reply.code, &reply.body, "application/json");
+    for w in reply.warnings {
+        let text = format!("299 - {}", serde_json::Value::String(w));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}
+
+/// Shapes a read answer as the Accept header asked: the object, a Table, or metadata only.
+fn shaped(a: &Addressed, reply: Reply, repr: Representation, is_list: bool) -> Reply {
+    let body = match repr {
+        Representation::Table => {
+            if is_list {
+                let meta = reply.body.get("metadata").cloned();
+                let items = reply.body["items"].as_array().cloned().unwrap_or_default();
+                tables::table(&a.res, items, meta)
+            } else {
+                tables::table(&a.res, vec![reply.body], None)
+            }
+        }
+        Representation::PartialObjectMetadata if is_list => {
+            tables::partial_metadata_list(&reply.body)
+        }
+        Representation::PartialObjectMetadata => tables::partial_metadata(&reply.body),
+        _ => reply.body,
+    };
+    Reply { body, ..reply }
+}
+
+async fn resource<B>(
+    state: Arc<AppState>,
+    req: Request<B>,
+    rp: ResourcePath,
+    accept: Option<String>,
+) -> Result<Response<Body>, ApiError>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    let a = resources::address(&state, &rp)?;
+    let query = Query::parse(req.uri().query());
+    let method = req.method().clone();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let watching = rp.watch_prefix || query.flag("watch")?;
+    let repr = negotiate(accept.as_deref())?;
+    let name = a.name.clone();
+    let reply = match (&method, name.as_deref()) {
+        (&Method::GET, _) if watching => {
+            let wreq = watch::WatchRequest::from_query(&a, &query, repr)?;
+            let rx = watch::start(state.clone(), a, wreq).await?;
+            let stream = tokio_stream::wrappers::ReceiverStream::new(rx)
+                .map(Ok::<Bytes, std::convert::Infallible>);
+            let mut resp = Response::new(Body::from_stream(stream));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+            return Ok(resp);
+        }
+        (&Method::GET, None) => {
+            if a.subresource.is_some() {
+                return Err(ApiError::method_not_allowed(
+                    "the server does not allow this method on the requested resource",
+                ));
+            }
+            shaped(&a, resources::list(&state, &a, &query).await?, repr, true)
+        }
+        (&Method::GET, Some(n)) => shaped(&a, resources::get(&state, &a, n).await?, repr, false),
+        (&Method::POST, None) => {
+            let body = read_body(req.into_body()).await?;
+            let obj = decode_body(content_type.as_deref(), &body)?;
+            resources::create(&state, &a, &query, obj).await?
+        }
+        (&Method::PUT, Some(n)) => {
+            let body = read_body(req.into_body()).await?;
+            let obj = decode_body(content_type.as_deref(), &body)?;
+            resources::update(&state, &a, n, &query, obj).await?
+        }
+        (&Method::PATCH, Some(n)) => {
+            let mime = content_mime(content_type.as_deref());
+            let patch_type = PatchType::from_content_type(&mime)
+                .ok_or_else(|| ApiError::unsupported_media_type(&mime))?;
+            let body = read_body(req.into_body()).await?;
+            let format = if patch_type == PatchType::Apply {
+                BodyFormat::Yaml
+            } else {
+                BodyFormat::Json
+            };
+            let patch = decode_as(format, &body)?;
+            resources::patch(&state, &a, n, &query, patch_type, patch).await?
+        }
+        (&Method::DELETE, n) => {
+            let body = read_body(req.into_body()).await?;
+            let opts_body = if body.is_empty() {
+                None
+            } else {
+                Some(decode_body(content_type.as_deref(), &body)?)
+            };
+            let opts = DeleteOptions::parse(opts_body.as_ref(), &query)?;
+            match n {
+                Some(n) => resources::delete(&state, &a, n, &opts).await?,
+                None => resources::delete_collection(&state, &a, &query, &opts).await?,
+            }
+        }
+        _ => {
+            return Err(ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            ));
+        }
+    };
+    Ok(reply_response(reply))
+}
+
+use futures::StreamExt;

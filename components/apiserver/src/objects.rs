@@ -1,0 +1,179 @@
+//! Objects over the revisioned store: JSON in and out, `metadata.resourceVersion` = the row's
+//! revision, and store errors mapped to the Status errors kube-apiserver returns.
+
+use serde_json::Value;
+use warren_apimachinery::error::ApiError;
+use warren_apimachinery::registry::Resource;
+use warren_store::{KeyValue, ListOptions, Store, StoreError};
+
+/// Maps a store error for one named object to its API error.
+pub fn store_error(res: &Resource, name: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::AlreadyExists { .. } => ApiError::already_exists(&res.group, &res.plural, name),
+        StoreError::NotFound { .. } => ApiError::not_found(&res.group, &res.plural, name),
+        StoreError::Conflict { .. } => ApiError::conflict_modified(&res.group, &res.plural, name),
+        other => general_store_error(other),
+    }
+}
+
+/// Maps a store error that is not about one object.
+pub fn general_store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::expired(requested, compacted),
+        StoreError::FutureRevision { requested, current } => {
+            let mut err = ApiError::new(
+                warren_apimachinery::error::Reason::Timeout,
+                format!("Too large resource version: {requested}, current: {current}"),
+            );
+            err.retry_after_seconds = Some(1);
+            err
+        }
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// Decodes a stored value and stamps its resourceVersion.
+pub fn decode_kv(kv: &KeyValue) -> Result<Value, ApiError> {
+    let mut obj: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
+    set_resource_version(&mut obj, kv.mod_revision);
+    Ok(obj)
+}
+
+pub fn set_resource_version(obj: &mut Value, rev: i64) {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("resourceVersion".into(), Value::String(rev.to_string()));
+    }
+}
+
+/// Serializes an object for storage, without its resourceVersion (the row's revision is the
+/// truth; storing it would go stale).
+pub fn encode_for_store(obj: &Value) -> Result<Vec<u8>, ApiError> {
+    let mut copy = obj.clone();
+    if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+    }
+    serde_json::to_vec(&copy).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Runs a blocking store call off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("store task failed: {e}")))
+}
+
+/// The object store used by the handlers.
+#[derive(Clone)]
+pub struct Objects {
+    pub store: Store,
+}
+
+impl Objects {
+    pub async fn get(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<(Value, i64), ApiError> {
+        let key = res.storage_key(namespace, name);
+        let store = self.store.clone();
+        let kv = blocking(move || store.get(&key))
+            .await?
+            .map_err(|e| store_error(res, name, e))?
+            .ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
+        Ok((decode_kv(&kv)?, kv.mod_revision))
+    }
+
+    pub async fn get_opt(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<(Value, i64)>, ApiError> {
+        match self.get(res, namespace, name).await {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.code() == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn create(&self, res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
+        let (ns, name) = namespace_and_name(obj);
+        let key = res.storage_key(ns.as_deref(), &name);
+        let bytes = encode_for_store(obj)?;
+        let store = self.store.clone();
+        let rev = blocking(move || store.create(&key, &bytes))
+            .await?
+            .map_err(|e| store_error(res, &name, e))?;
+        set_resource_version(obj, rev);
+        Ok(())
+    }
+
+    /// Writes `obj` if the stored object is still at `expected_rev`.
+    pub async fn update(
+        &self,
+        res: &Resource,
+        obj: &mut Value,
+        expected_rev: i64,
+    ) -> Result<(), ApiError> {
+        let (ns, name) = namespace_and_name(obj);
+        let key = res.storage_key(ns.as_deref(), &name);
+        let bytes = encode_for_store(obj)?;
+        let store = self.store.clone();
+        let rev = blocking(move || store.update(&key, &bytes, Some(expected_rev)))
+            .await?
+            .map_err(|e| store_error(res, &name, e))?;
+        set_resource_version(obj, rev);
+        Ok(())
+    }
+
+    /// Removes the object if it is still at `expected_rev`; returns the removed object.
+    pub async fn delete(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        expected_rev: i64,
+    ) -> Result<Value, ApiError> {
+        let key = res.storage_key(namespace, name);
+        let store = self.store.clone();
+        let (_, kv) = blocking(move || store.delete(&key, Some(expected_rev)))
+            .await?
+            .map_err(|e| store_error(res, name, e))?;
+        decode_kv(&kv)
+    }
+
+    /// One page of raw rows under `prefix`.
+    pub async fn list_page(
+        &self,
+        prefix: String,
+        opts: ListOptions,
+    ) -> Result<warren_store::ListPage, ApiError> {
+        let store = self.store.clone();
+        blocking(move || store.list(&prefix, &opts))
+            .await?
+            .map_err(general_store_error)
+    }
+}
+
+/// `(metadata.namespace, metadata.name)` of an object.
+pub fn namespace_and_name(obj: &Value) -> (Option<String>, String) {
+    let meta = obj.get("metadata");
+    let ns = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    (ns, name)
+}
