@@ -1,0 +1,54 @@
+//! Command-line definitions (no behaviour here; see `commands/`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Virtual Kubernetes clusters and the platform that runs them, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "warren", version = crate::commands::version::VERSION_LINE, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run warren components (roles) in this process.
+    Serve(ServeArgs),
+    /// Print the version of warren and the Kubernetes API it serves.
+    Version,
+}
+
+/// `warren serve --role syncer --data-dir DIR`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Roles to run, comma-separated: syncer, dns, platform, agent, relay.
+    #[arg(long, value_delimiter = ',', required = true, env = "WARREN_ROLE")]
+    pub role: Vec<String>,
+
+    /// Where state (SQLite), certificates and the kubeconfig live.
+    #[arg(long, default_value = "./data", env = "WARREN_DATA_DIR")]
+    pub data_dir: PathBuf,
+
+    /// Address the Kubernetes API listens on.
+    #[arg(long, default_value = "127.0.0.1:6443", env = "WARREN_LISTEN")]
+    pub listen: SocketAddr,
+
+    /// Extra names or IPs for the serving certificate (repeatable).
+    #[arg(long = "tls-san", env = "WARREN_TLS_SAN", value_delimiter = ',')]
+    pub tls_san: Vec<String>,
+
+    /// Revisions kept for watches and consistent lists before compaction.
+    #[arg(long, default_value_t = 10_000)]
+    pub retention_revisions: i64,
+
+    /// Seconds between compactions.
+    #[arg(long, default_value_t = 60)]
+    pub compact_interval_seconds: u64,
+
+    /// Log filter (tracing EnvFilter syntax), e.g. `info,warren_apiserver=debug`.
+    #[arg(long, default_value = "info", env = "WARREN_LOG")]
+    pub log: String,
+}

@@ -1,0 +1,117 @@
+//! `warren serve --role ROLE[,ROLE…]`: runs the chosen roles until SIGINT/SIGTERM.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tracing_subscriber::EnvFilter;
+use warren_store::StoreOptions;
+
+use crate::cli::ServeArgs;
+
+/// Roles warren knows, and whether this build runs them yet.
+const ROLES: &[(&str, bool)] = &[
+    ("syncer", true),
+    ("dns", false),
+    ("platform", false),
+    ("agent", false),
+    ("relay", false),
+];
+
+fn check_roles(roles: &[String]) -> anyhow::Result<()> {
+    for role in roles {
+        match ROLES.iter().find(|(name, _)| name == role) {
+            Some((_, true)) => {}
+            Some((_, false)) => bail!("role {role:?} is not available in this build yet"),
+            None => {
+                let known: Vec<&str> = ROLES.iter().map(|(n, _)| *n).collect();
+                bail!("unknown role {role:?} (known roles: {})", known.join(", "))
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    check_roles(&args.role)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&args.log).context("--log")?)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let config = warren_apiserver::Config {
+            data_dir: args.data_dir.clone(),
+            listen: args.listen,
+            tls_sans: args.tls_san.clone(),
+            store: StoreOptions {
+                retention_revisions: args.retention_revisions,
+                compact_interval: Duration::from_secs(args.compact_interval_seconds.max(1)),
+                ..StoreOptions::default()
+            },
+        };
+        warren_apiserver::run(config, shutdown_signal(), |started| {
+            eprintln!(
+                "warren: virtual cluster API on https://{} — kubeconfig: {}",
+                started.local_addr,
+                started.kubeconfig.display()
+            );
+            crate::commands::serve::notify_ready();
+        })
+        .await
+        .context("syncer")
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Tells systemd (Type=notify) the service is ready, when started by it.
+pub fn notify_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = path.as_encoded_bytes();
+    let result = if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|addr| sock.send_to_addr(b"READY=1", &addr))
+    } else {
+        sock.send_to(b"READY=1", &path)
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "sd_notify");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_checked() {
+        assert!(check_roles(&["syncer".into()]).is_ok());
+        let e = check_roles(&["platform".into()]).expect_err("not built");
+        assert!(e.to_string().contains("not available"));
+        let e = check_roles(&["nope".into()]).expect_err("unknown");
+        assert!(e.to_string().contains("unknown role"));
+    }
+}
