@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use warren_apimachinery::error::{ApiError, FieldError};
 use warren_apimachinery::patch::{self, PatchType};
 use warren_apimachinery::registry::{Resource, Subresource};
-use warren_apimachinery::{defaults, validation};
+use crate::admission as defaults;
+use crate::admission as validation;
 use warren_store::ListOptions;
 
 use crate::filter::ListFilter;
