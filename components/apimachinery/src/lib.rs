@@ -3,5 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod patch;
 pub mod registry;
 pub mod schema;
