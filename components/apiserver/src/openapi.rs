@@ -277,9 +277,44 @@ fn components(catalog: &Catalog, roots: Vec<String>) -> Map<String, Value> {
         if let (Some(list), Some(obj)) = (kinds.get(&name), def.as_object_mut()) {
             obj.insert("x-kubernetes-group-version-kind".into(), json!(list));
         }
+        add_patch_extensions(&name, &mut def);
         out.insert(name, def);
     }
     out
+}
+
+/// The strategic-merge extensions kubectl's client-side apply reads to compute its patch.
+fn add_patch_extensions(definition: &str, def: &mut Value) {
+    use warren_apimachinery::patch::{PatchStrategy, field_patch_meta};
+    let Some(props) = def.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (field, prop) in props.iter_mut() {
+        let Some(meta) = field_patch_meta(definition, field) else {
+            continue;
+        };
+        let mut strategies: Vec<&str> = Vec::new();
+        match meta.strategy {
+            PatchStrategy::Merge => strategies.push("merge"),
+            PatchStrategy::Replace => strategies.push("replace"),
+            PatchStrategy::Default => {}
+        }
+        if meta.retain_keys {
+            strategies.push("retainKeys");
+        }
+        let Some(obj) = prop.as_object_mut() else {
+            continue;
+        };
+        if !strategies.is_empty() {
+            obj.insert(
+                "x-kubernetes-patch-strategy".into(),
+                json!(strategies.join(",")),
+            );
+        }
+        if let Some(key) = meta.merge_key {
+            obj.insert("x-kubernetes-patch-merge-key".into(), json!(key));
+        }
+    }
 }
 
 fn v3_gv_document(catalog: &Catalog, group: &str, version: &str) -> Value {
@@ -347,7 +382,9 @@ mod tests {
             schemas["io.k8s.api.apps.v1.Deployment"]["x-kubernetes-group-version-kind"][0]["kind"],
             "Deployment"
         );
-        assert!(schemas.get("io.k8s.api.core.v1.PodSpec").is_some());
+        let containers = &schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
+        assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
+        assert_eq!(containers["x-kubernetes-patch-strategy"], "merge");
         assert!(cache.v3_document(&c, "apis/nope/v1").is_none());
         let index = cache.v3_index(&c);
         assert!(

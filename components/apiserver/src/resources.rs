@@ -852,7 +852,7 @@ pub async fn patch(
                 ));
             }
         }
-        .map_err(|e| patch_error(res, name, e))?;
+        .map_err(ApiError::from)?;
         let result = if a.subresource == Some(Subresource::Scale) {
             write_scale(state, a, query, patched, old, old_rev).await
         } else {
@@ -876,26 +876,6 @@ pub async fn patch(
             other => return other,
         }
     }
-}
-
-fn patch_error(res: &Resource, name: &str, e: patch::PatchError) -> ApiError {
-    let msg = e.to_string();
-    if msg.contains("test") && msg.contains("fail") {
-        return ApiError::invalid(
-            &res.group,
-            &res.kind,
-            name,
-            &[FieldError::new(
-                warren_apimachinery::error::FieldErrorKind::Invalid,
-                "",
-                None,
-                msg,
-            )],
-        );
-    }
-    let mut err = ApiError::new(warren_apimachinery::error::Reason::BadRequest, msg);
-    err.code = Some(400);
-    err
 }
 
 /// DeleteOptions from the body (or the query, as kubectl may send either).
