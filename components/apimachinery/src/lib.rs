@@ -6,3 +6,5 @@ pub mod error;
 pub mod patch;
 pub mod registry;
 pub mod schema;
+pub mod selector;
+pub mod table;
