@@ -175,18 +175,18 @@ impl FieldError {
     /// The text after the field path, e.g. `Invalid value: -1: must be greater than or equal to 0`.
     pub fn message_without_field(&self) -> String {
         let mut s = self.kind.phrase().to_string();
-        if let Some(v) = &self.value {
-            if matches!(
+        if let Some(v) = &self.value
+            && matches!(
                 self.kind,
                 FieldErrorKind::Invalid
                     | FieldErrorKind::NotSupported
                     | FieldErrorKind::Duplicate
                     | FieldErrorKind::NotFound
                     | FieldErrorKind::TypeInvalid
-            ) {
-                s.push_str(": ");
-                s.push_str(&render_value(v));
-            }
+            )
+        {
+            s.push_str(": ");
+            s.push_str(&render_value(v));
         }
         if !self.detail.is_empty() {
             s.push_str(": ");
@@ -407,10 +407,10 @@ impl ApiError {
         if let Some(n) = &self.name {
             details.insert("name".into(), Value::String(n.clone()));
         }
-        if let Some(g) = &self.group {
-            if !g.is_empty() {
-                details.insert("group".into(), Value::String(g.clone()));
-            }
+        if let Some(g) = &self.group
+            && !g.is_empty()
+        {
+            details.insert("group".into(), Value::String(g.clone()));
         }
         if let Some(k) = &self.kind {
             details.insert("kind".into(), Value::String(k.clone()));
