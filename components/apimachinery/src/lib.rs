@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod schema;
 pub mod selector;
