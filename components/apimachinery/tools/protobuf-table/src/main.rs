@@ -17,9 +17,8 @@
 //!
 //! Run (from this directory):
 //! ```sh
-//! for r in api apimachinery apiextensions-apiserver; do
-//!   git clone -q --depth 1 --branch v0.35.7 https://github.com/kubernetes/$r /tmp/gosrc/$r
-//! done
+//! # check out kubernetes/api, kubernetes/apimachinery and
+//! # kubernetes/apiextensions-apiserver at tag v0.35.7 into /tmp/gosrc/<repo>, then:
 //! cargo run --release -- --go-api /tmp/gosrc/api \
 //!   --go-apimachinery /tmp/gosrc/apimachinery \
 //!   --go-apiextensions /tmp/gosrc/apiextensions-apiserver
