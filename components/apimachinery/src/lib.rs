@@ -2,6 +2,7 @@
 //! protobuf decoding, validation, Status errors and Tables.
 #![forbid(unsafe_code)]
 
+pub mod defaults;
 pub mod error;
 pub mod patch;
 pub mod protobuf;
@@ -9,3 +10,4 @@ pub mod registry;
 pub mod schema;
 pub mod selector;
 pub mod table;
+pub mod validation;
