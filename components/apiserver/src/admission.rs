@@ -12,7 +12,12 @@ pub fn unknown_fields(_definition: &str, _obj: &Value) -> Vec<String> {
 }
 pub fn normalize(_group: &str, _kind: &str, _obj: &mut Value) {}
 pub fn apply_defaults(_group: &str, _kind: &str, _obj: &mut Value) {}
-pub fn validate_create(_group: &str, _kind: &str, _obj: &Value, _namespaced: bool) -> Vec<FieldError> {
+pub fn validate_create(
+    _group: &str,
+    _kind: &str,
+    _obj: &Value,
+    _namespaced: bool,
+) -> Vec<FieldError> {
     Vec::new()
 }
 pub fn validate_update(

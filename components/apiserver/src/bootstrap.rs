@@ -14,12 +14,20 @@ use crate::state::AppState;
 /// service CIDR 10.96.0.0/12, as kubeadm and k3s use).
 pub const KUBERNETES_SERVICE_IP: &str = "10.96.0.1";
 
-async fn ensure(state: &Arc<AppState>, plural: &str, ns: Option<&str>, obj: Value) -> Result<(), ApiError> {
+async fn ensure(
+    state: &Arc<AppState>,
+    plural: &str,
+    ns: Option<&str>,
+    obj: Value,
+) -> Result<(), ApiError> {
     let res = state
         .catalog
         .find("", "v1", plural)
         .ok_or_else(|| ApiError::internal(format!("{plural} not served")))?;
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if state.objects.get_opt(&res, ns, &name).await?.is_some() {
         return Ok(());
     }

@@ -26,14 +26,17 @@ impl ListFilter {
         };
         let field = match query.get("fieldSelector") {
             Some(s) => {
-                let f = FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let f =
+                    FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
                 f.validate(&res.group, &res.kind)
                     .map_err(|e| ApiError::bad_request(e.to_string()))?;
                 f
             }
             None => FieldSelector::everything(),
         };
-        let exact_name = field.requires_exact_match("metadata.name").map(str::to_string);
+        let exact_name = field
+            .requires_exact_match("metadata.name")
+            .map(str::to_string);
         Ok(ListFilter {
             group: res.group.clone(),
             kind: res.kind.clone(),
@@ -41,6 +44,16 @@ impl ListFilter {
             field,
             exact_name,
         })
+    }
+
+    pub fn everything(res: &Resource) -> ListFilter {
+        ListFilter {
+            group: res.group.clone(),
+            kind: res.kind.clone(),
+            label: LabelSelector::everything(),
+            field: FieldSelector::everything(),
+            exact_name: None,
+        }
     }
 
     pub fn matches(&self, obj: &Value) -> bool {

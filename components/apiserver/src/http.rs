@@ -31,8 +31,10 @@ fn bytes_response(code: u16, body: Bytes, content_type: &str) -> Response<Body> 
     if let Ok(v) = HeaderValue::from_str(content_type) {
         resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     resp
 }
 
@@ -47,7 +49,11 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
 }
 
 fn text_response(code: u16, text: &'static str) -> Response<Body> {
-    bytes_response(code, Bytes::from_static(text.as_bytes()), "text/plain; charset=utf-8")
+    bytes_response(
+        code,
+        Bytes::from_static(text.as_bytes()),
+        "text/plain; charset=utf-8",
+    )
 }
 
 /// Whether a request carries the admin bearer token. Comparison in constant time.
@@ -99,7 +105,9 @@ where
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::too_large(MAX_BODY_BYTES))
         }
-        Err(e) => Err(ApiError::bad_request(format!("reading the request body: {e}"))),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "reading the request body: {e}"
+        ))),
     }
 }
 
@@ -135,10 +143,17 @@ where
             if state.ready.load(Ordering::Acquire) {
                 Ok(text_response(200, "ok"))
             } else {
-                Ok(text_response(500, "[-]poststarthook/warren-ready failed: not finished"))
+                Ok(text_response(
+                    500,
+                    "[-]poststarthook/warren-ready failed: not finished",
+                ))
             }
         }
-        Target::Version => Ok(json_response(200, &version::version_info(), "application/json")),
+        Target::Version => Ok(json_response(
+            200,
+            &version::version_info(),
+            "application/json",
+        )),
         Target::CoreVersions => {
             if negotiate(accept.as_deref())? == Representation::DiscoveryV2 {
                 Ok(discovery_v2(&discovery::aggregated(cat, true)))
@@ -154,7 +169,11 @@ where
             if negotiate(accept.as_deref())? == Representation::DiscoveryV2 {
                 Ok(discovery_v2(&discovery::aggregated(cat, false)))
             } else {
-                Ok(json_response(200, &discovery::group_list(cat), "application/json"))
+                Ok(json_response(
+                    200,
+                    &discovery::group_list(cat),
+                    "application/json",
+                ))
             }
         }
         Target::Group(g) => discovery::group(cat, &g)
@@ -174,7 +193,8 @@ where
                 .v3_document(cat, &gv_path)
                 .ok_or_else(not_found)?;
             let immutable = req.uri().query().is_some_and(|q| q.contains("hash="));
-            let mut resp = bytes_response(200, Bytes::from((*doc.body).clone()), "application/json");
+            let mut resp =
+                bytes_response(200, Bytes::from((*doc.body).clone()), "application/json");
             if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", doc.hash)) {
                 resp.headers_mut().insert(header::ETAG, v);
             }
@@ -197,7 +217,11 @@ where
                 ));
             }
             let doc = state.openapi.v2(cat);
-            Ok(bytes_response(200, Bytes::from((*doc.body).clone()), "application/json"))
+            Ok(bytes_response(
+                200,
+                Bytes::from((*doc.body).clone()),
+                "application/json",
+            ))
         }
         Target::Resource(rp) => resource(state, req, rp, accept).await,
         Target::NotFound => Err(not_found()),
@@ -272,8 +296,10 @@ where
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache, private"),
+            );
             return Ok(resp);
         }
         (&Method::GET, None) => {

@@ -15,6 +15,7 @@ mod openapi;
 pub mod pki;
 mod request;
 mod resources;
+mod service_alloc;
 mod state;
 mod tables;
 mod version;
@@ -106,12 +107,13 @@ pub async fn run(
     let sans = pki::serving_sans(&listen_host, &config.tls_sans);
     let cluster_pki = pki::ClusterPki::load_or_create(dir, &sans)?;
     let acceptor = tls_acceptor(&cluster_pki)?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ApiServerError::Listen {
-            addr: config.listen,
-            source,
-        })?;
+    let listener =
+        TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ApiServerError::Listen {
+                addr: config.listen,
+                source,
+            })?;
     let local_addr = listener
         .local_addr()
         .map_err(|source| ApiServerError::Listen {
@@ -132,6 +134,7 @@ pub async fn run(
         catalog: state::Catalog::default(),
         namespace_cleanup: cleanup,
         openapi: openapi::OpenApiCache::default(),
+        services: service_alloc::ServiceAllocator::default(),
         ready: AtomicBool::new(false),
         listen: advertise,
     });
@@ -184,7 +187,9 @@ pub async fn run(
     let server_url = format!("https://{advertise}");
     pki::write_private(
         &kubeconfig,
-        cluster_pki.admin_kubeconfig(&server_url, "warren").as_bytes(),
+        cluster_pki
+            .admin_kubeconfig(&server_url, "warren")
+            .as_bytes(),
     )?;
     tracing::info!(listen = %local_addr, kubeconfig = %kubeconfig.display(), "API server ready");
     on_started(&Started {

@@ -7,9 +7,7 @@ use warren_apimachinery::registry::Resource;
 
 /// RFC 3339 with second precision, as metav1.Time marshals.
 pub fn now_rfc3339() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Kinds whose strategies maintain `metadata.generation`.
@@ -19,7 +17,10 @@ pub fn tracks_generation(res: &Resource) -> bool {
         ("", "Pod" | "ReplicationController")
             | ("apps", _)
             | ("batch", _)
-            | ("networking.k8s.io", "Ingress" | "IngressClass" | "NetworkPolicy")
+            | (
+                "networking.k8s.io",
+                "Ingress" | "IngressClass" | "NetworkPolicy"
+            )
             | ("policy", "PodDisruptionBudget")
     ) && res.kind != "ControllerRevision"
 }
@@ -103,7 +104,9 @@ fn spec_part(obj: &Value) -> Map<String, Value> {
     obj.as_object()
         .map(|m| {
             m.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind")
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
@@ -123,16 +126,14 @@ pub enum WriteScope {
 pub fn prepare_update(res: &Resource, new: &mut Value, old: &Value, scope: WriteScope) {
     let has_status = res.has_subresource(warren_apimachinery::registry::Subresource::Status);
     match scope {
-        WriteScope::Main if has_status => {
-            match old.get("status") {
-                Some(s) => new["status"] = s.clone(),
-                None => {
-                    if let Some(m) = new.as_object_mut() {
-                        m.remove("status");
-                    }
+        WriteScope::Main if has_status => match old.get("status") {
+            Some(s) => new["status"] = s.clone(),
+            None => {
+                if let Some(m) = new.as_object_mut() {
+                    m.remove("status");
                 }
             }
-        }
+        },
         WriteScope::Main => {}
         WriteScope::Status => {
             let status = new.get("status").cloned();
@@ -226,7 +227,8 @@ mod tests {
     #[test]
     fn create_sets_server_fields() {
         let res = find_builtin("apps", "v1", "deployments").expect("deploy");
-        let mut obj = json!({"metadata": {"generateName": "web-", "resourceVersion": "5"}, "spec": {}});
+        let mut obj =
+            json!({"metadata": {"generateName": "web-", "resourceVersion": "5"}, "spec": {}});
         prepare_create(res, &mut obj, Some("default"));
         assert_eq!(obj["metadata"]["namespace"], "default");
         assert_eq!(obj["metadata"]["generation"], 1);

@@ -68,7 +68,7 @@ async fn finalize(state: &Arc<AppState>, ns: &str) -> Result<bool, ApiError> {
             subresource: None,
             finalize: false,
         };
-        let req = ListRequest::from_query(&a, &crate::request::Query::default())?;
+        let req = ListRequest::everything(&a);
         let listed = resources::list_objects(state, &a, &req).await?;
         for obj in listed.items {
             remaining += 1;
@@ -107,9 +107,7 @@ pub async fn resume(state: &Arc<AppState>) {
         subresource: None,
         finalize: false,
     };
-    let Ok(req) = ListRequest::from_query(&a, &crate::request::Query::default()) else {
-        return;
-    };
+    let req = ListRequest::everything(&a);
     match resources::list_objects(state, &a, &req).await {
         Ok(listed) => {
             for ns in listed.items {

@@ -352,9 +352,7 @@ fn v2_document(catalog: &Catalog) -> Value {
         "definitions": components(catalog, roots),
     });
     // swagger 2 refs live under #/definitions
-    let text = doc
-        .to_string()
-        .replace(REF_PREFIX, "#/definitions/");
+    let text = doc.to_string().replace(REF_PREFIX, "#/definitions/");
     serde_json::from_str(&text).unwrap_or(doc)
 }
 
@@ -369,7 +367,10 @@ mod tests {
         let doc = cache.v3_document(&c, "apis/apps/v1").expect("apps");
         let v: Value = serde_json::from_slice(&doc.body).expect("json");
         let item = &v["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"];
-        assert_eq!(item["patch"]["x-kubernetes-group-version-kind"]["kind"], "Deployment");
+        assert_eq!(
+            item["patch"]["x-kubernetes-group-version-kind"]["kind"],
+            "Deployment"
+        );
         assert!(
             item["patch"]["parameters"]
                 .as_array()

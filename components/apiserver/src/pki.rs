@@ -137,39 +137,37 @@ impl ClusterPki {
         let recorded: Vec<String> = read_opt(&sans_path)?
             .map(|s| s.lines().map(str::to_string).collect())
             .unwrap_or_default();
-        let (serving_cert_pem, serving_key_pem) = match (
-            read_opt(&serving_cert_path)?,
-            read_opt(&serving_key_path)?,
-        ) {
-            (Some(c), Some(k)) if sans.iter().all(|s| recorded.contains(s)) => (c, k),
-            _ => {
-                let mut all = recorded.clone();
-                for s in sans {
-                    if !all.contains(s) {
-                        all.push(s.clone());
+        let (serving_cert_pem, serving_key_pem) =
+            match (read_opt(&serving_cert_path)?, read_opt(&serving_key_path)?) {
+                (Some(c), Some(k)) if sans.iter().all(|s| recorded.contains(s)) => (c, k),
+                _ => {
+                    let mut all = recorded.clone();
+                    for s in sans {
+                        if !all.contains(s) {
+                            all.push(s.clone());
+                        }
                     }
+                    let key = KeyPair::generate()?;
+                    let mut params = CertificateParams::new(all.clone())?;
+                    let mut dn = DistinguishedName::new();
+                    dn.push(DnType::CommonName, "kube-apiserver");
+                    params.distinguished_name = dn;
+                    params.key_usages = vec![
+                        KeyUsagePurpose::DigitalSignature,
+                        KeyUsagePurpose::KeyEncipherment,
+                    ];
+                    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                    let year = chrono::Utc::now().year();
+                    params.not_before = rcgen::date_time_ymd(year - 1, 1, 1);
+                    params.not_after = rcgen::date_time_ymd(year + 2, 1, 1);
+                    let issuer = Issuer::new(ca_params(), &ca_key);
+                    let cert = params.signed_by(&key, &issuer)?;
+                    write_private(&serving_key_path, key.serialize_pem().as_bytes())?;
+                    write_private(&serving_cert_path, cert.pem().as_bytes())?;
+                    write_private(&sans_path, all.join("\n").as_bytes())?;
+                    (cert.pem(), key.serialize_pem())
                 }
-                let key = KeyPair::generate()?;
-                let mut params = CertificateParams::new(all.clone())?;
-                let mut dn = DistinguishedName::new();
-                dn.push(DnType::CommonName, "kube-apiserver");
-                params.distinguished_name = dn;
-                params.key_usages = vec![
-                    KeyUsagePurpose::DigitalSignature,
-                    KeyUsagePurpose::KeyEncipherment,
-                ];
-                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-                let year = chrono::Utc::now().year();
-                params.not_before = rcgen::date_time_ymd(year - 1, 1, 1);
-                params.not_after = rcgen::date_time_ymd(year + 2, 1, 1);
-                let issuer = Issuer::new(ca_params(), &ca_key);
-                let cert = params.signed_by(&key, &issuer)?;
-                write_private(&serving_key_path, key.serialize_pem().as_bytes())?;
-                write_private(&serving_cert_path, cert.pem().as_bytes())?;
-                write_private(&sans_path, all.join("\n").as_bytes())?;
-                (cert.pem(), key.serialize_pem())
-            }
-        };
+            };
 
         let token_path = dir.join("token");
         let admin_token = match read_opt(&token_path)? {

@@ -17,11 +17,16 @@ pub enum Target {
     /// `/apis/<group>`
     Group(String),
     /// `/api/v1`, `/apis/<group>/<version>`
-    ResourceList { group: String, version: String },
+    ResourceList {
+        group: String,
+        version: String,
+    },
     OpenApiV2,
     OpenApiV3Index,
     /// `/openapi/v3/<api/v1 | apis/g/v>`
-    OpenApiV3 { gv_path: String },
+    OpenApiV3 {
+        gv_path: String,
+    },
     Resource(ResourcePath),
     NotFound,
 }
@@ -117,7 +122,10 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str).filter(|s| !s.is_empty())
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     pub fn flag(&self, key: &str) -> Result<bool, ApiError> {
@@ -299,13 +307,7 @@ pub fn body_format(mime: &str) -> Option<BodyFormat> {
 mod tests {
     use super::*;
 
-    fn res(
-        g: &str,
-        p: &str,
-        ns: Option<&str>,
-        name: Option<&str>,
-        sub: Option<&str>,
-    ) -> Target {
+    fn res(g: &str, p: &str, ns: Option<&str>, name: Option<&str>, sub: Option<&str>) -> Target {
         Target::Resource(ResourcePath {
             group: g.into(),
             version: "v1".into(),

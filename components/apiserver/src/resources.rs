@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::admission as defaults;
+use crate::admission as validation;
 use serde_json::{Value, json};
 use warren_apimachinery::error::{ApiError, FieldError};
 use warren_apimachinery::patch::{self, PatchType};
 use warren_apimachinery::registry::{Resource, Subresource};
-use crate::admission as defaults;
-use crate::admission as validation;
 use warren_store::ListOptions;
 
 use crate::filter::ListFilter;
@@ -266,7 +266,12 @@ pub async fn create(
     let res = &a.res;
     let mut warnings = Vec::new();
     type_name_check(res, &obj)?;
-    check_fields(res, &obj, FieldValidation::from_query(query)?, &mut warnings)?;
+    check_fields(
+        res,
+        &obj,
+        FieldValidation::from_query(query)?,
+        &mut warnings,
+    )?;
     let dry_run = query.dry_run()?;
     if res.namespaced {
         let body_ns = meta::meta_str(&obj, "namespace").unwrap_or("");
@@ -295,6 +300,19 @@ pub async fn create(
     if let Some(ns) = a.namespace.as_deref() {
         check_namespace_open(state, ns).await?;
     }
+    let _allocation = if res.group.is_empty() && res.kind == "Service" {
+        let everywhere = Addressed {
+            res: a.res.clone(),
+            namespace: None,
+            name: None,
+            subresource: None,
+            finalize: false,
+        };
+        let all = list_objects(state, &everywhere, &ListRequest::everything(&everywhere)).await?;
+        Some(state.services.allocate(&mut obj, &all.items).await?)
+    } else {
+        None
+    };
     if dry_run {
         let (ns, name) = namespace_and_name(&obj);
         if state
@@ -405,20 +423,35 @@ impl ContinueToken {
 }
 
 impl ListRequest {
+    /// Every object, at the latest revision.
+    pub fn everything(a: &Addressed) -> ListRequest {
+        ListRequest {
+            filter: ListFilter::everything(&a.res),
+            limit: None,
+            continue_token: None,
+            exact_revision: None,
+            min_revision: None,
+        }
+    }
+
     pub fn from_query(a: &Addressed, query: &Query) -> Result<ListRequest, ApiError> {
         let filter = ListFilter::from_query(&a.res, query)?;
         let limit = match query.int("limit")? {
             Some(n) if n > 0 => Some(n as usize),
             _ => None,
         };
-        let continue_token = query.get("continue").map(ContinueToken::decode).transpose()?;
+        let continue_token = query
+            .get("continue")
+            .map(ContinueToken::decode)
+            .transpose()?;
         let rv = query.get("resourceVersion");
-        let rv_num = match rv {
-            None => None,
-            Some(s) => Some(s.parse::<i64>().map_err(|_| {
-                ApiError::bad_request(format!("invalid resource version {s:?}"))
-            })?),
-        };
+        let rv_num =
+            match rv {
+                None => None,
+                Some(s) => Some(s.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(format!("invalid resource version {s:?}"))
+                })?),
+            };
         let matching = query.get("resourceVersionMatch");
         let (exact_revision, min_revision) = match (matching, rv_num) {
             (_, _) if continue_token.is_some() && rv.is_some_and(|r| r != "0") => {
@@ -665,7 +698,12 @@ async fn write_update(
             return Err(ApiError::conflict_modified(&res.group, &res.plural, &name));
         }
     }
-    check_fields(res, &new, FieldValidation::from_query(query)?, &mut warnings)?;
+    check_fields(
+        res,
+        &new,
+        FieldValidation::from_query(query)?,
+        &mut warnings,
+    )?;
     meta::prepare_update(res, &mut new, &old, scope);
     defaults::normalize(&res.group, &res.kind, &mut new);
     defaults::apply_defaults(&res.group, &res.kind, &mut new);
@@ -715,10 +753,7 @@ pub async fn update(
     new: Value,
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
-    let (old, old_rev) = state
-        .objects
-        .get(res, a.namespace.as_deref(), name)
-        .await?;
+    let (old, old_rev) = state.objects.get(res, a.namespace.as_deref(), name).await?;
     if a.subresource == Some(Subresource::Scale) {
         return write_scale(state, a, query, new, old, old_rev).await;
     }
@@ -775,7 +810,10 @@ async fn write_scale(
     old: Value,
     old_rev: i64,
 ) -> Result<Reply, ApiError> {
-    let replicas = scale["spec"].get("replicas").and_then(Value::as_i64).unwrap_or(0);
+    let replicas = scale["spec"]
+        .get("replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     if replicas < 0 {
         let (_, name) = namespace_and_name(&old);
         return Err(ApiError::invalid(
@@ -831,10 +869,7 @@ pub async fn patch(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (old, old_rev) = state
-            .objects
-            .get(res, a.namespace.as_deref(), name)
-            .await?;
+        let (old, old_rev) = state.objects.get(res, a.namespace.as_deref(), name).await?;
         let current_view = if a.subresource == Some(Subresource::Scale) {
             scale_of(res, &old)
         } else {
@@ -947,10 +982,7 @@ pub async fn delete(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (old, old_rev) = state
-            .objects
-            .get(res, a.namespace.as_deref(), name)
-            .await?;
+        let (old, old_rev) = state.objects.get(res, a.namespace.as_deref(), name).await?;
         if let Some(uid) = &opts.precondition_uid {
             if meta::meta_str(&old, "uid") != Some(uid.as_str()) {
                 return Err(ApiError::conflict(

@@ -76,6 +76,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub namespace_cleanup: NamespaceCleanup,
     pub openapi: crate::openapi::OpenApiCache,
+    pub services: crate::service_alloc::ServiceAllocator,
     pub ready: AtomicBool,
     pub listen: SocketAddr,
 }

@@ -67,13 +67,14 @@ impl WatchRequest {
                 "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
             ));
         }
-        let start_after = match rv {
-            None | Some("0") => None,
-            Some(_) if send_initial_events => None,
-            Some(s) => Some(s.parse::<i64>().map_err(|_| {
-                ApiError::bad_request(format!("invalid resource version {s:?}"))
-            })?),
-        };
+        let start_after =
+            match rv {
+                None | Some("0") => None,
+                Some(_) if send_initial_events => None,
+                Some(s) => Some(s.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(format!("invalid resource version {s:?}"))
+                })?),
+            };
         let timeout = match query.int("timeoutSeconds")? {
             Some(t) if t > 0 => Duration::from_secs(t as u64),
             // kube picks a random timeout in [min-request-timeout, 2x]; 30–60 minutes
@@ -115,8 +116,8 @@ impl Encoder {
             }
             _ => object,
         };
-        let mut bytes = serde_json::to_vec(&json!({"type": event_type, "object": object}))
-            .unwrap_or_default();
+        let mut bytes =
+            serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
         bytes.push(b'\n');
         Bytes::from(bytes)
     }
