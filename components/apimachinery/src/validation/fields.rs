@@ -219,10 +219,12 @@ impl Walker {
         if s.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
             return;
         }
-        if s.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
+        let format = s.get("format").and_then(Value::as_str);
+        if s.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true))
+            || format == Some("int-or-string")
+        {
             return self.int_or_string(schema_node, value, at);
         }
-        let format = s.get("format").and_then(Value::as_str);
         match s.get("type").and_then(Value::as_str) {
             Some("object") => self.object(schema_node, value, at, &owner),
             Some("array") => match value.as_array() {
@@ -294,6 +296,9 @@ impl Walker {
             for (k, v) in members {
                 match props.get(k) {
                     Some(p) => self.walk(p, v, &at.field(owner, k)),
+                    // type and object metadata are always accepted at the top level
+                    None if at.strict.is_empty()
+                        && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") => {}
                     None if self.unknown.len() < MAX_STRICT_ERRORS => {
                         let path = at.field(owner, k).strict;
                         self.unknown.push(format!("unknown field {path:?}"));

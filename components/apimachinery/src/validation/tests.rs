@@ -240,6 +240,15 @@ fn ports_out_of_range() {
         create("", "Service", no_ports),
         ["spec.ports: Required value"]
     );
+    let no_template = json!({"metadata": {"name": "w", "namespace": "default"},
+                             "spec": {"selector": {"matchLabels": {"app": "w"}}}});
+    assert_eq!(
+        create("apps", "ReplicaSet", no_template),
+        [
+            "spec.template.metadata.labels: Invalid value: map[string]string(nil): `selector` does not match template `labels`",
+            "spec.template.spec.containers: Required value",
+        ]
+    );
     let headless =
         json!({"metadata": {"name": "db", "namespace": "default"}, "spec": {"clusterIP": "None"}});
     assert_eq!(create("", "Service", headless), Vec::<String>::new());

@@ -153,10 +153,12 @@ impl Replicated {
         if selector.is_none_or(|s| !selector_is_empty(s)) {
             template_matches(e, spec, selector);
         }
-        match get(spec, "template") {
-            Some(t) => pod_template(e, t, "spec.template"),
-            None => e.required("spec.template", ""),
-        }
+        // a struct in kube's internal types: absent means empty, not Required
+        pod_template(
+            e,
+            spec.get("template").unwrap_or(&Value::Null),
+            "spec.template",
+        );
         template_restart_policy(e, spec, &["Always"], true);
         if spec
             .pointer("/template/spec/activeDeadlineSeconds")
@@ -442,10 +444,7 @@ fn job_spec(e: &mut Errs, spec: &Value, path: &str) {
         false,
     );
     let tpath = child(path, "template");
-    match get(spec, "template") {
-        Some(t) => pod_template(e, t, &tpath),
-        None => e.required(&tpath, ""),
-    }
+    pod_template(e, spec.get("template").unwrap_or(&Value::Null), &tpath);
     let policy = spec
         .pointer("/template/spec/restartPolicy")
         .and_then(Value::as_str);
