@@ -75,7 +75,14 @@ impl Warren {
         let _ = std::fs::remove_file(&self.kubeconfig);
         let log = std::fs::File::create(self.dir.path().join("warren.log")).expect("log file");
         let child = Command::new(warren_bin())
-            .args(["serve", "--role", "syncer", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "serve",
+                "--role",
+                "syncer",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
             .arg(self.dir.path())
             .args(&self.extra_args)
             .stdout(Stdio::null())
@@ -88,7 +95,11 @@ impl Warren {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 panic!("warren exited early ({status}): {}", self.log());
             }
-            assert!(Instant::now() < deadline, "warren did not become ready: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "warren did not become ready: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         let text = std::fs::read_to_string(&self.kubeconfig).expect("kubeconfig");
