@@ -244,7 +244,7 @@ struct Background {
 
 impl Background {
     fn start(w: &Warren, args: &[&str]) -> Background {
-        let mut child = Command::new("kubectl")
+        let mut child = Command::new(warren_e2e::kubectl_bin())
             .arg("--kubeconfig")
             .arg(&w.kubeconfig)
             .args(args)

@@ -38,6 +38,19 @@ pub fn warren_bin() -> PathBuf {
     .clone()
 }
 
+/// kubectl 1.32: `$KUBECTL`, else the 1.32 binary behind the SDK's version dispatcher (which
+/// would otherwise pick the version matching the server), else `kubectl` on PATH.
+pub fn kubectl_bin() -> PathBuf {
+    if let Some(k) = std::env::var_os("KUBECTL") {
+        return PathBuf::from(k);
+    }
+    let pinned = Path::new("/lib/google-cloud-sdk/bin/kubectl.1.32");
+    if pinned.exists() {
+        return pinned.to_path_buf();
+    }
+    PathBuf::from("kubectl")
+}
+
 /// A running warren syncer (standalone virtual cluster).
 pub struct Warren {
     child: Option<Child>,
@@ -146,7 +159,7 @@ impl Warren {
     }
 
     pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new("kubectl");
+        let mut cmd = Command::new(kubectl_bin());
         cmd.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .args(args)

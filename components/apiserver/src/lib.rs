@@ -2,7 +2,6 @@
 //! watch, Tables, and the metadata rules of kube-apiserver.
 #![forbid(unsafe_code)]
 
-mod admission;
 mod body;
 mod bootstrap;
 mod discovery;

@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::admission as defaults;
-use crate::admission as validation;
 use serde_json::{Value, json};
 use warren_apimachinery::error::{ApiError, FieldError};
 use warren_apimachinery::patch::{self, PatchType};
 use warren_apimachinery::registry::{Resource, Subresource};
+use warren_apimachinery::{defaults, validation};
 use warren_store::ListOptions;
 
 use crate::filter::ListFilter;
@@ -130,35 +129,35 @@ fn truncate_for_message(obj: &Value) -> String {
 }
 
 /// Strict/Warn/Ignore handling of fields the schema doesn't know, plus type mismatches (always
-/// a 400, as kube's decoder fails on them).
+/// a 400, as kube's decoder fails on them). Unknown fields are never stored.
 fn check_fields(
     res: &Resource,
-    obj: &Value,
+    obj: &mut Value,
     mode: FieldValidation,
     warnings: &mut Vec<String>,
 ) -> Result<(), ApiError> {
     let type_errors = validation::type_errors(&res.definition, obj);
-    if !type_errors.is_empty() {
-        let list: Vec<String> = type_errors.iter().map(|e| e.to_string()).collect();
-        return Err(ApiError::bad_request(list.join(", ")));
-    }
-    if mode == FieldValidation::Ignore {
-        return Ok(());
+    if let Some(e) = validation::decode_error(&res.kind, &res.version, &type_errors) {
+        return Err(e);
     }
     let unknown = validation::unknown_fields(&res.definition, obj);
     if unknown.is_empty() {
         return Ok(());
     }
     match mode {
-        FieldValidation::Strict => Err(ApiError::bad_request(format!(
-            "strict decoding error: {}",
-            unknown.join(", ")
-        ))),
-        _ => {
-            warnings.extend(unknown);
-            Ok(())
+        FieldValidation::Strict => {
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
+                unknown.join(", "),
+                kind = res.kind,
+                version = res.version,
+            )));
         }
+        FieldValidation::Warn => warnings.extend(unknown),
+        FieldValidation::Ignore => {}
     }
+    validation::prune_unknown(&res.definition, obj);
+    Ok(())
 }
 
 fn invalid(res: &Resource, obj: &Value, errors: &[FieldError]) -> ApiError {
@@ -188,71 +187,34 @@ async fn check_namespace_open(state: &AppState, ns: &str) -> Result<(), ApiError
     }
 }
 
-/// What kube sets on create beyond metadata: reset status, pod phase, namespace finalizer.
-fn prepare_create_status(res: &Resource, obj: &mut Value) {
+/// On create, status comes from the server, not the client (kube's PrepareForCreate), except
+/// for the kinds whose creators legitimately set it.
+fn reset_status_on_create(res: &Resource, obj: &mut Value) {
     let keeps_status = matches!(
         (res.group.as_str(), res.kind.as_str()),
-        ("", "Node") | ("", "Namespace") | ("", "PersistentVolume") | ("", "PersistentVolumeClaim")
+        ("", "Node") | ("", "PersistentVolume") | ("", "PersistentVolumeClaim")
     );
     if res.has_subresource(Subresource::Status) && !keeps_status {
         if let Some(m) = obj.as_object_mut() {
             m.remove("status");
         }
     }
-    match (res.group.as_str(), res.kind.as_str()) {
-        ("", "Pod") => {
-            obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
-            let spec = &mut obj["spec"];
-            if spec.is_object() && spec.get("serviceAccountName").is_none() {
-                spec["serviceAccountName"] = json!("default");
-            }
-            if let Some(sa) = spec.get("serviceAccountName").cloned() {
-                spec["serviceAccount"] = sa;
-            }
-        }
-        ("", "Namespace") => {
-            obj["spec"] = json!({"finalizers": ["kubernetes"]});
-            obj["status"] = json!({"phase": "Active"});
-        }
-        ("", "Service") => {
-            obj["status"] = json!({"loadBalancer": {}});
-        }
-        ("", "PersistentVolumeClaim" | "PersistentVolume") => {
-            obj["status"] = json!({"phase": "Pending"});
-        }
-        _ => {}
-    }
 }
 
-/// Pod QoS class from container requests and limits (BestEffort / Burstable / Guaranteed).
-fn qos_class(pod: &Value) -> &'static str {
-    let containers: Vec<&Value> = ["containers", "initContainers"]
-        .iter()
-        .filter_map(|f| pod["spec"].get(*f).and_then(Value::as_array))
-        .flatten()
-        .collect();
-    let mut any = false;
-    let mut guaranteed = !containers.is_empty();
-    for c in containers {
-        let req = c["resources"].get("requests").and_then(Value::as_object);
-        let lim = c["resources"].get("limits").and_then(Value::as_object);
-        if req.is_some_and(|m| !m.is_empty()) || lim.is_some_and(|m| !m.is_empty()) {
-            any = true;
-        }
-        for r in ["cpu", "memory"] {
-            let l = lim.and_then(|m| m.get(r));
-            let q = req.and_then(|m| m.get(r)).or(l);
-            if l.is_none() || q != l {
-                guaranteed = false;
-            }
-        }
+/// The ServiceAccount admission plugin's default: pods run as `default`.
+fn default_service_account(res: &Resource, obj: &mut Value) {
+    if !(res.group.is_empty() && res.kind == "Pod") {
+        return;
     }
-    if !any {
-        "BestEffort"
-    } else if guaranteed {
-        "Guaranteed"
-    } else {
-        "Burstable"
+    let spec = &mut obj["spec"];
+    if !spec.is_object() {
+        return;
+    }
+    if spec.get("serviceAccountName").is_none() {
+        spec["serviceAccountName"] = json!("default");
+    }
+    if let Some(sa) = spec.get("serviceAccountName").cloned() {
+        spec["serviceAccount"] = sa;
     }
 }
 
@@ -268,7 +230,7 @@ pub async fn create(
     type_name_check(res, &obj)?;
     check_fields(
         res,
-        &obj,
+        &mut obj,
         FieldValidation::from_query(query)?,
         &mut warnings,
     )?;
@@ -290,9 +252,9 @@ pub async fn create(
         }
     }
     meta::prepare_create(res, &mut obj, a.namespace.as_deref());
-    defaults::normalize(&res.group, &res.kind, &mut obj);
+    reset_status_on_create(res, &mut obj);
     defaults::apply_defaults(&res.group, &res.kind, &mut obj);
-    prepare_create_status(res, &mut obj);
+    default_service_account(res, &mut obj);
     let errors = validation::validate_create(&res.group, &res.kind, &obj, res.namespaced);
     if !errors.is_empty() {
         return Err(invalid(res, &obj, &errors));
@@ -700,12 +662,11 @@ async fn write_update(
     }
     check_fields(
         res,
-        &new,
+        &mut new,
         FieldValidation::from_query(query)?,
         &mut warnings,
     )?;
     meta::prepare_update(res, &mut new, &old, scope);
-    defaults::normalize(&res.group, &res.kind, &mut new);
     defaults::apply_defaults(&res.group, &res.kind, &mut new);
     if res.kind == "Namespace" && res.group.is_empty() && scope == WriteScope::Main {
         // spec.finalizers only change through /finalize
@@ -1026,6 +987,14 @@ async fn delete_once(
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
     let is_namespace = res.group.is_empty() && res.kind == "Namespace";
+    if is_namespace && matches!(name, "default" | "kube-system" | "kube-public") {
+        let mut e = ApiError::forbidden(format!(
+            "namespaces {name:?} is forbidden: this namespace may not be deleted"
+        ));
+        e.name = Some(name.to_string());
+        e.kind = Some("namespaces".into());
+        return Err(e);
+    }
     let pending = !meta::finalizers(&old).is_empty() || is_namespace;
     if pending {
         let mut marked = old.clone();
@@ -1119,15 +1088,5 @@ mod tests {
         assert_eq!(ContinueToken::decode(&t.encode()), Ok(t));
         assert!(ContinueToken::decode("!!!").is_err());
         assert!(ContinueToken::decode("e30").is_err());
-    }
-
-    #[test]
-    fn qos() {
-        let best = json!({"spec": {"containers": [{"name": "a"}]}});
-        assert_eq!(qos_class(&best), "BestEffort");
-        let g = json!({"spec": {"containers": [{"name": "a", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}});
-        assert_eq!(qos_class(&g), "Guaranteed");
-        let b = json!({"spec": {"containers": [{"name": "a", "resources": {"requests": {"cpu": "1"}}}]}});
-        assert_eq!(qos_class(&b), "Burstable");
     }
 }

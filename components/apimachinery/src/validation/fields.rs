@@ -328,3 +328,68 @@ impl Walker {
         }
     }
 }
+
+/// Drops every field the schema of `definition` does not declare, as kube's decoder does for
+/// built-in types when field validation is `Warn` or `Ignore` (unknown fields are never stored).
+pub fn prune_unknown(definition: &str, obj: &mut Value) {
+    if let Some(def) = schema::definition(definition) {
+        prune(def, obj, true);
+    }
+}
+
+fn prune(schema_node: &Value, value: &mut Value, top: bool) {
+    let s = schema::resolve(schema_node);
+    if s.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(props) = s.get("properties").and_then(Value::as_object) {
+                map.retain(|k, _| {
+                    props.contains_key(k)
+                        || (top && matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+                });
+                for (k, v) in map.iter_mut() {
+                    if let Some(p) = props.get(k) {
+                        prune(p, v, false);
+                    }
+                }
+            } else if let Some(values) = s.get("additionalProperties").filter(|v| v.is_object()) {
+                for v in map.values_mut() {
+                    prune(values, v, false);
+                }
+            }
+        }
+        Value::Array(list) => {
+            if let Some(items) = s.get("items") {
+                for v in list.iter_mut() {
+                    prune(items, v, false);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod prune_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prunes_nested_unknown_fields_and_keeps_maps() {
+        let mut d = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x", "lables": {"a": "b"}, "labels": {"any.key/x": "y"}},
+            "spec": {"replicass": 2, "replicas": 1, "template": {"spec": {"containers": [{"name": "c", "imagee": "x", "image": "y"}]}}}
+        });
+        prune_unknown("io.k8s.api.apps.v1.Deployment", &mut d);
+        assert_eq!(d["metadata"].get("lables"), None);
+        assert_eq!(d["metadata"]["labels"]["any.key/x"], "y");
+        assert_eq!(d["spec"].get("replicass"), None);
+        assert_eq!(d["spec"]["replicas"], 1);
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c.get("imagee"), None);
+        assert_eq!(c["image"], "y");
+    }
+}

@@ -22,7 +22,7 @@ mod tests;
 
 use serde_json::Value;
 
-pub use fields::{decode_error, type_errors, unknown_fields};
+pub use fields::{decode_error, prune_unknown, type_errors, unknown_fields};
 pub use names::NameRule;
 
 use crate::error::FieldError;
