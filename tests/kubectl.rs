@@ -117,13 +117,15 @@ fn list(items: Vec<Value>) -> Value {
     json!({"apiVersion": "v1", "kind": "List", "items": items})
 }
 
-/// Several manifests as one multi-document stream (`---` separated; JSON is YAML).
+/// Several manifests as one multi-document stream (`---` separated; JSON is YAML). The leading
+/// `---` makes kubectl 1.32 read it as YAML: a stream that starts with `{` is parsed as JSON.
 fn docs(items: &[Value]) -> String {
-    items
+    let body = items
         .iter()
         .map(Value::to_string)
         .collect::<Vec<_>>()
-        .join("\n---\n")
+        .join("\n---\n");
+    format!("---\n{body}")
 }
 
 /// `kubectl create -f -` of several manifests; returns stdout.

@@ -85,47 +85,28 @@ pub fn address(state: &AppState, rp: &ResourcePath) -> Result<Addressed, ApiErro
     })
 }
 
-fn type_name_check(res: &Resource, obj: &Value) -> Result<(), ApiError> {
+/// The body's apiVersion/kind must name the endpoint's type; missing ones are filled in from
+/// the endpoint, as kube's decoder does.
+fn type_name_check(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-    if kind.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Object 'Kind' is missing in '{}'",
-            truncate_for_message(obj)
-        )));
-    }
-    if api_version.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Object 'apiVersion' is missing in '{}'",
-            truncate_for_message(obj)
-        )));
-    }
-    if api_version != res.api_version() {
+    if !api_version.is_empty() && api_version != res.api_version() {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({})",
             res.api_version()
         )));
     }
-    if kind != res.kind {
+    if !kind.is_empty() && kind != res.kind {
         return Err(ApiError::bad_request(format!(
             "the kind in the data ({kind}) does not match the expected kind ({})",
             res.kind
         )));
     }
-    Ok(())
-}
-
-fn truncate_for_message(obj: &Value) -> String {
-    let s = obj.to_string();
-    if s.len() > 256 {
-        let mut end = 256;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &s[..end])
-    } else {
-        s
+    if let Some(m) = obj.as_object_mut() {
+        m.insert("apiVersion".into(), Value::String(res.api_version()));
+        m.insert("kind".into(), Value::String(res.kind.clone()));
     }
+    Ok(())
 }
 
 /// Strict/Warn/Ignore handling of fields the schema doesn't know, plus type mismatches (always
@@ -227,7 +208,7 @@ pub async fn create(
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
     let mut warnings = Vec::new();
-    type_name_check(res, &obj)?;
+    type_name_check(res, &mut obj)?;
     check_fields(
         res,
         &mut obj,
@@ -711,14 +692,14 @@ pub async fn update(
     a: &Addressed,
     name: &str,
     query: &Query,
-    new: Value,
+    mut new: Value,
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
     let (old, old_rev) = state.objects.get(res, a.namespace.as_deref(), name).await?;
     if a.subresource == Some(Subresource::Scale) {
         return write_scale(state, a, query, new, old, old_rev).await;
     }
-    type_name_check(res, &new)?;
+    type_name_check(res, &mut new)?;
     let body_name = meta::meta_str(&new, "name").unwrap_or("");
     if body_name != name {
         return Err(ApiError::bad_request(format!(
@@ -836,7 +817,7 @@ pub async fn patch(
         } else {
             old.clone()
         };
-        let patched = match patch_type {
+        let mut patched = match patch_type {
             PatchType::Json => patch::json_patch(&current_view, &patch_body),
             PatchType::Merge => patch::merge_patch(&current_view, &patch_body),
             PatchType::StrategicMerge => {
@@ -858,7 +839,7 @@ pub async fn patch(
                     meta::meta_str(&patched, "name").unwrap_or("")
                 )));
             }
-            type_name_check(res, &patched)?;
+            type_name_check(res, &mut patched)?;
             write_update(state, a, patched, old, old_rev, query, Vec::new()).await
         };
         match result {
