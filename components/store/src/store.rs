@@ -356,6 +356,17 @@ impl Store {
     /// Create `key`; fails with [`StoreError::AlreadyExists`] if it is live.
     /// Returns the new revision.
     pub fn create(&self, key: &str, value: &[u8]) -> Result<i64, StoreError> {
+        self.create_with(key, |_| value.to_vec())
+    }
+
+    /// Like [`Store::create`], with the value made from the revision it will be stored at (so a
+    /// value can embed its own revision, as Kubernetes objects embed `resourceVersion`).
+    /// `value_for` runs only when the write goes ahead.
+    pub fn create_with(
+        &self,
+        key: &str,
+        value_for: impl FnOnce(i64) -> Vec<u8>,
+    ) -> Result<i64, StoreError> {
         self.write(|tx| {
             if read_live(tx, key)?.is_some() {
                 return Err(StoreError::AlreadyExists {
@@ -363,6 +374,8 @@ impl Store {
                 });
             }
             let rev = Self::next_revision(tx)?;
+            let value = value_for(rev);
+            let value = value.as_slice();
             tx.prepare_cached(SQL_INSERT)?
                 .execute(params![rev, key, 1, 0, rev, 0, value])?;
             tx.prepare_cached("INSERT OR REPLACE INTO kv_live (name, id) VALUES (?1, ?2)")?
@@ -390,6 +403,17 @@ impl Store {
         value: &[u8],
         expected_mod_revision: Option<i64>,
     ) -> Result<i64, StoreError> {
+        self.update_with(key, |_| value.to_vec(), expected_mod_revision)
+    }
+
+    /// Like [`Store::update`], with the value made from the revision it will be stored at.
+    /// `value_for` runs only when the write goes ahead.
+    pub fn update_with(
+        &self,
+        key: &str,
+        value_for: impl FnOnce(i64) -> Vec<u8>,
+        expected_mod_revision: Option<i64>,
+    ) -> Result<i64, StoreError> {
         self.write(|tx| {
             let (prev_rev, create_rev, prev_value) =
                 read_live(tx, key)?.ok_or_else(|| StoreError::NotFound {
@@ -404,6 +428,8 @@ impl Store {
                 });
             }
             let rev = Self::next_revision(tx)?;
+            let value = value_for(rev);
+            let value = value.as_slice();
             tx.prepare_cached(SQL_INSERT)?
                 .execute(params![rev, key, 0, 0, create_rev, prev_rev, value])?;
             tx.prepare_cached("UPDATE kv_live SET id = ?2 WHERE name = ?1")?
