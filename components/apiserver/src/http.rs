@@ -18,7 +18,7 @@ use crate::request::{
 };
 use crate::resources::{self, Addressed, DeleteOptions, Reply};
 use crate::state::AppState;
-use crate::{discovery, tables, version, watch};
+use crate::{discovery, openapi_v2_proto, tables, version, watch};
 
 fn json_response(code: u16, body: &Value, content_type: &str) -> Response<Body> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
@@ -206,23 +206,28 @@ where
             }
             Ok(resp)
         }
-        Target::OpenApiV2 => {
-            let wants_protobuf = accept
-                .as_deref()
-                .is_some_and(|a| a.contains("protobuf") && !a.contains("json"));
-            if wants_protobuf {
-                return Err(ApiError::new(
-                    Reason::NotAcceptable,
-                    "only application/json is served for /openapi/v2",
-                ));
+        Target::OpenApiV2 => match openapi_v2_proto::negotiate(accept.as_deref()) {
+            Some(openapi_v2_proto::Format::Protobuf) => {
+                let doc = state.openapi.v2_protobuf(cat);
+                Ok(bytes_response(
+                    200,
+                    Bytes::from((*doc.body).clone()),
+                    openapi_v2_proto::CONTENT_TYPE,
+                ))
             }
-            let doc = state.openapi.v2(cat);
-            Ok(bytes_response(
-                200,
-                Bytes::from((*doc.body).clone()),
-                "application/json",
-            ))
-        }
+            Some(openapi_v2_proto::Format::Json) => {
+                let doc = state.openapi.v2(cat);
+                Ok(bytes_response(
+                    200,
+                    Bytes::from((*doc.body).clone()),
+                    "application/json",
+                ))
+            }
+            None => Err(ApiError::new(
+                Reason::NotAcceptable,
+                "only application/json and application/com.github.proto-openapi.spec.v2.v1.0+protobuf are served for /openapi/v2",
+            )),
+        },
         Target::Resource(rp) => resource(state, req, rp, accept).await,
         Target::NotFound => Err(not_found()),
     }

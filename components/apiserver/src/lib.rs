@@ -11,6 +11,7 @@ mod meta;
 mod namespace;
 mod objects;
 mod openapi;
+mod openapi_v2_proto;
 pub mod pki;
 mod request;
 mod resources;

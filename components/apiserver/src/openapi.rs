@@ -22,7 +22,10 @@ pub struct Document {
 
 impl Document {
     fn new(value: &Value) -> Document {
-        let body = serde_json::to_vec(value).unwrap_or_default();
+        Document::from_bytes(serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    fn from_bytes(body: Vec<u8>) -> Document {
         let hash = Sha256::digest(&body)
             .iter()
             .map(|b| format!("{b:02X}"))
@@ -39,6 +42,7 @@ impl Document {
 pub struct OpenApiCache {
     v3: Mutex<BTreeMap<String, Document>>,
     v2: Mutex<Option<Document>>,
+    v2_protobuf: Mutex<Option<Document>>,
 }
 
 /// `api/v1` or `apis/<group>/<version>`.
@@ -94,6 +98,21 @@ impl OpenApiCache {
         }
         let doc = Document::new(&v2_document(catalog));
         if let Ok(mut cache) = self.v2.lock() {
+            *cache = Some(doc.clone());
+        }
+        doc
+    }
+
+    /// `/openapi/v2` as the gnostic `openapi_v2.Document` protobuf, which kubectl validates with.
+    pub fn v2_protobuf(&self, catalog: &Catalog) -> Document {
+        if let Ok(cache) = self.v2_protobuf.lock()
+            && let Some(d) = cache.as_ref()
+        {
+            return d.clone();
+        }
+        let body = crate::openapi_v2_proto::encode(&v2_document(catalog));
+        let doc = Document::from_bytes(body);
+        if let Ok(mut cache) = self.v2_protobuf.lock() {
             *cache = Some(doc.clone());
         }
         doc
