@@ -1,9 +1,13 @@
 //! The label/field selector filter of a list, watch or deletecollection request.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
 use serde_json::Value;
 use warren_apimachinery::error::ApiError;
 use warren_apimachinery::registry::Resource;
-use warren_apimachinery::selector::{FieldSelector, LabelSelector};
+use warren_apimachinery::selector::{FieldSelector, LabelSelector, Labels};
 
 use crate::request::Query;
 
@@ -75,5 +79,93 @@ impl ListFilter {
 
     pub fn is_everything(&self) -> bool {
         self.label.is_empty() && self.field.is_empty()
+    }
+}
+
+/// Just the metadata a label / name / namespace filter needs, borrowed from the stored bytes.
+#[derive(Deserialize)]
+struct MetadataOnly<'a> {
+    #[serde(borrow, default)]
+    metadata: LightMeta<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct LightMeta<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    labels: Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>>,
+}
+
+struct LightLabels<'m, 'a>(Option<&'m BTreeMap<Cow<'a, str>, Cow<'a, str>>>);
+
+impl Labels for LightLabels<'_, '_> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.0.and_then(|m| m.get(key)).map(|v| v.as_ref())
+    }
+}
+
+impl ListFilter {
+    /// Whether the field selector only looks at name and namespace, so the stored bytes can be
+    /// filtered without building the whole object.
+    fn metadata_only(&self) -> bool {
+        self.field
+            .requirements()
+            .iter()
+            .all(|r| matches!(r.field.as_str(), "metadata.name" | "metadata.namespace"))
+    }
+
+    /// Filters stored JSON bytes. Reads only the metadata when that is enough.
+    pub fn matches_bytes(&self, bytes: &[u8]) -> bool {
+        if self.is_everything() {
+            return true;
+        }
+        if !self.metadata_only() {
+            return serde_json::from_slice::<Value>(bytes).is_ok_and(|v| self.matches(&v));
+        }
+        let Ok(light) = serde_json::from_slice::<MetadataOnly<'_>>(bytes) else {
+            return false;
+        };
+        let meta = &light.metadata;
+        self.label.matches(&LightLabels(meta.labels.as_ref()))
+            && self.field.matches_fields(|field| match field {
+                "metadata.name" => meta.name.as_deref().unwrap_or("").to_string(),
+                _ => meta.namespace.as_deref().unwrap_or("").to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warren_apimachinery::registry::find_builtin;
+
+    #[test]
+    fn byte_filter_agrees_with_value_filter() {
+        let res = find_builtin("", "v1", "pods").expect("pods");
+        let objs = [
+            r#"{"metadata":{"name":"a","namespace":"n","labels":{"app":"web","t":"x"}},"status":{"phase":"Running"}}"#,
+            r#"{"metadata":{"name":"b","namespace":"n","labels":{"app":"db"}},"status":{"phase":"Pending"}}"#,
+            r#"{"metadata":{"name":"c\u0041","namespace":"m"}}"#,
+            r#"{"kind":"Pod"}"#,
+        ];
+        for sel in [
+            "labelSelector=app%3Dweb",
+            "labelSelector=app%21%3Dweb",
+            "labelSelector=%21t",
+            "fieldSelector=metadata.name%3Db",
+            "fieldSelector=metadata.namespace%21%3Dn",
+            "fieldSelector=status.phase%3DRunning",
+            "labelSelector=app+in+(web,db)&fieldSelector=metadata.name%21%3Da",
+            "",
+        ] {
+            let f = ListFilter::from_query(res, &Query::parse(Some(sel))).expect(sel);
+            for o in objs {
+                let v: Value = serde_json::from_str(o).expect("json");
+                assert_eq!(f.matches_bytes(o.as_bytes()), f.matches(&v), "{sel} on {o}");
+            }
+        }
     }
 }

@@ -40,10 +40,10 @@ fn bytes_response(code: u16, body: Bytes, content_type: &str) -> Response<Body> 
 
 pub fn error_response(e: &ApiError) -> Response<Body> {
     let mut resp = json_response(e.code(), &e.to_status(), "application/json");
-    if let Some(secs) = e.retry_after_seconds {
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(secs) = e.retry_after_seconds
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }
@@ -238,7 +238,10 @@ fn discovery_v2(doc: &Value) -> Response<Body> {
 }
 
 fn reply_response(reply: Reply) -> Response<Body> {
-    let mut resp = json_response(reply.code, &reply.body, "application/json");
+    let mut resp = match reply.raw {
+        Some(bytes) => bytes_response(reply.code, bytes, "application/json"),
+        None => json_response(reply.code, &reply.body, "application/json"),
+    };
     for w in reply.warnings {
         let text = format!("299 - {}", serde_json::Value::String(w));
         if let Ok(v) = HeaderValue::from_str(&text) {
@@ -313,9 +316,18 @@ where
                     "the server does not allow this method on the requested resource",
                 ));
             }
-            shaped(&a, resources::list(&state, &a, &query).await?, repr, true)
+            let raw = repr == Representation::Object;
+            shaped(
+                &a,
+                resources::list(&state, &a, &query, raw).await?,
+                repr,
+                true,
+            )
         }
-        (&Method::GET, Some(n)) => shaped(&a, resources::get(&state, &a, n).await?, repr, false),
+        (&Method::GET, Some(n)) => {
+            let raw = repr == Representation::Object;
+            shaped(&a, resources::get(&state, &a, n, raw).await?, repr, false)
+        }
         (&Method::POST, None) => {
             let body = read_body(req.into_body()).await?;
             let obj = decode_body(content_type.as_deref(), &body)?;

@@ -67,13 +67,11 @@ pub fn prepare_create(res: &Resource, obj: &mut Value, namespace: Option<&str>) 
         .get("name")
         .and_then(Value::as_str)
         .is_none_or(str::is_empty)
+        && let Some(base) = meta.get("generateName").and_then(Value::as_str)
+        && !base.is_empty()
     {
-        if let Some(base) = meta.get("generateName").and_then(Value::as_str) {
-            if !base.is_empty() {
-                let name = generate_name(base);
-                meta.insert("name".into(), Value::String(name));
-            }
-        }
+        let name = generate_name(base);
+        meta.insert("name".into(), Value::String(name));
     }
     match namespace {
         Some(ns) if res.namespaced => {

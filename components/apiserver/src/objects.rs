@@ -49,14 +49,11 @@ pub fn set_resource_version(obj: &mut Value, rev: i64) {
     }
 }
 
-/// Serializes an object for storage, without its resourceVersion (the row's revision is the
-/// truth; storing it would go stale).
-pub fn encode_for_store(obj: &Value) -> Result<Vec<u8>, ApiError> {
-    let mut copy = obj.clone();
-    if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("resourceVersion");
-    }
-    serde_json::to_vec(&copy).map_err(|e| ApiError::internal(e.to_string()))
+/// Serializes an object for storage with the revision it is stored at as its resourceVersion,
+/// so reads can hand out the stored bytes as they are.
+pub fn encode_at(obj: &mut Value, rev: i64) -> Vec<u8> {
+    set_resource_version(obj, rev);
+    serde_json::to_vec(obj).unwrap_or_default()
 }
 
 /// Runs a blocking store call off the async runtime.
@@ -90,6 +87,22 @@ impl Objects {
         Ok((decode_kv(&kv)?, kv.mod_revision))
     }
 
+    /// The stored bytes of one object (already carrying its resourceVersion).
+    pub async fn get_raw(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Vec<u8>, ApiError> {
+        let key = res.storage_key(namespace, name);
+        let store = self.store.clone();
+        let kv = blocking(move || store.get(&key))
+            .await?
+            .map_err(|e| store_error(res, name, e))?
+            .ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
+        Ok(kv.value)
+    }
+
     pub async fn get_opt(
         &self,
         res: &Resource,
@@ -106,11 +119,15 @@ impl Objects {
     pub async fn create(&self, res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
         let (ns, name) = namespace_and_name(obj);
         let key = res.storage_key(ns.as_deref(), &name);
-        let bytes = encode_for_store(obj)?;
         let store = self.store.clone();
-        let rev = blocking(move || store.create(&key, &bytes))
-            .await?
-            .map_err(|e| store_error(res, &name, e))?;
+        let mut owned = std::mem::take(obj);
+        let (result, back) = blocking(move || {
+            let r = store.create_with(&key, |rev| encode_at(&mut owned, rev));
+            (r, owned)
+        })
+        .await?;
+        *obj = back;
+        let rev = result.map_err(|e| store_error(res, &name, e))?;
         set_resource_version(obj, rev);
         Ok(())
     }
@@ -124,11 +141,15 @@ impl Objects {
     ) -> Result<(), ApiError> {
         let (ns, name) = namespace_and_name(obj);
         let key = res.storage_key(ns.as_deref(), &name);
-        let bytes = encode_for_store(obj)?;
         let store = self.store.clone();
-        let rev = blocking(move || store.update(&key, &bytes, Some(expected_rev)))
-            .await?
-            .map_err(|e| store_error(res, &name, e))?;
+        let mut owned = std::mem::take(obj);
+        let (result, back) = blocking(move || {
+            let r = store.update_with(&key, |rev| encode_at(&mut owned, rev), Some(expected_rev));
+            (r, owned)
+        })
+        .await?;
+        *obj = back;
+        let rev = result.map_err(|e| store_error(res, &name, e))?;
         set_resource_version(obj, rev);
         Ok(())
     }

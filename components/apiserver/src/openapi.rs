@@ -57,10 +57,10 @@ pub fn gv_path(group: &str, version: &str) -> String {
 impl OpenApiCache {
     /// The document for one group-version path, or `None` if nothing is served there.
     pub fn v3_document(&self, catalog: &Catalog, path: &str) -> Option<Document> {
-        if let Ok(cache) = self.v3.lock() {
-            if let Some(d) = cache.get(path) {
-                return Some(d.clone());
-            }
+        if let Ok(cache) = self.v3.lock()
+            && let Some(d) = cache.get(path)
+        {
+            return Some(d.clone());
         }
         let (group, version) = catalog
             .groups()
@@ -91,10 +91,10 @@ impl OpenApiCache {
     }
 
     pub fn v2(&self, catalog: &Catalog) -> Document {
-        if let Ok(cache) = self.v2.lock() {
-            if let Some(d) = cache.as_ref() {
-                return d.clone();
-            }
+        if let Ok(cache) = self.v2.lock()
+            && let Some(d) = cache.as_ref()
+        {
+            return d.clone();
         }
         let doc = Document::new(&v2_document(catalog));
         if let Ok(mut cache) = self.v2.lock() {
@@ -124,14 +124,12 @@ fn reachable(roots: &[String]) -> BTreeSet<String> {
     fn walk(v: &Value, out: &mut BTreeSet<String>) {
         match v {
             Value::Object(m) => {
-                if let Some(r) = m.get("$ref").and_then(Value::as_str) {
-                    if let Some(name) = r.strip_prefix(REF_PREFIX) {
-                        if out.insert(name.to_string()) {
-                            if let Some(d) = schema::definition(name) {
-                                walk(d, out);
-                            }
-                        }
-                    }
+                if let Some(r) = m.get("$ref").and_then(Value::as_str)
+                    && let Some(name) = r.strip_prefix(REF_PREFIX)
+                    && out.insert(name.to_string())
+                    && let Some(d) = schema::definition(name)
+                {
+                    walk(d, out);
                 }
                 m.values().for_each(|x| walk(x, out));
             }
@@ -141,10 +139,10 @@ fn reachable(roots: &[String]) -> BTreeSet<String> {
     }
     let mut out = BTreeSet::new();
     for r in roots {
-        if out.insert(r.clone()) {
-            if let Some(d) = schema::definition(r) {
-                walk(d, &mut out);
-            }
+        if out.insert(r.clone())
+            && let Some(d) = schema::definition(r)
+        {
+            walk(d, &mut out);
         }
     }
     out

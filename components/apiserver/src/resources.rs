@@ -8,7 +8,7 @@ use warren_apimachinery::error::{ApiError, FieldError};
 use warren_apimachinery::patch::{self, PatchType};
 use warren_apimachinery::registry::{Resource, Subresource};
 use warren_apimachinery::{defaults, validation};
-use warren_store::ListOptions;
+use warren_store::{KeyValue, ListOptions};
 
 use crate::filter::ListFilter;
 use crate::meta::{self, WriteScope};
@@ -20,22 +20,29 @@ use crate::state::AppState;
 pub struct Reply {
     pub code: u16,
     pub body: Value,
+    /// Pre-encoded JSON sent instead of `body` (stored bytes passed through unparsed).
+    pub raw: Option<bytes::Bytes>,
     pub warnings: Vec<String>,
 }
 
 impl Reply {
     pub fn ok(body: Value) -> Reply {
-        Reply {
-            code: 200,
-            body,
-            warnings: Vec::new(),
-        }
+        Reply::with_code(200, body, Vec::new())
     }
     fn with_code(code: u16, body: Value, warnings: Vec<String>) -> Reply {
         Reply {
             code,
             body,
+            raw: None,
             warnings,
+        }
+    }
+    fn raw(bytes: Vec<u8>) -> Reply {
+        Reply {
+            code: 200,
+            body: Value::Null,
+            raw: Some(bytes::Bytes::from(bytes)),
+            warnings: Vec::new(),
         }
     }
 }
@@ -175,10 +182,11 @@ fn reset_status_on_create(res: &Resource, obj: &mut Value) {
         (res.group.as_str(), res.kind.as_str()),
         ("", "Node") | ("", "PersistentVolume") | ("", "PersistentVolumeClaim")
     );
-    if res.has_subresource(Subresource::Status) && !keeps_status {
-        if let Some(m) = obj.as_object_mut() {
-            m.remove("status");
-        }
+    if res.has_subresource(Subresource::Status)
+        && !keeps_status
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
     }
 }
 
@@ -272,8 +280,20 @@ pub async fn create(
     Ok(Reply::with_code(201, obj, warnings))
 }
 
-/// GET one object (or its status / scale).
-pub async fn get(state: &Arc<AppState>, a: &Addressed, name: &str) -> Result<Reply, ApiError> {
+/// GET one object (or its status / scale). Plain JSON answers pass the stored bytes through.
+pub async fn get(
+    state: &Arc<AppState>,
+    a: &Addressed,
+    name: &str,
+    raw: bool,
+) -> Result<Reply, ApiError> {
+    if raw && a.subresource != Some(Subresource::Scale) {
+        let bytes = state
+            .objects
+            .get_raw(&a.res, a.namespace.as_deref(), name)
+            .await?;
+        return Ok(Reply::raw(bytes));
+    }
     let (obj, _) = state
         .objects
         .get(&a.res, a.namespace.as_deref(), name)
@@ -432,20 +452,51 @@ impl ListRequest {
 }
 
 /// The items of a list, the revision it was read at, and where to continue.
-pub struct ListResult {
-    pub items: Vec<Value>,
+pub struct ListResult<T = Value> {
+    pub items: Vec<T>,
     pub revision: i64,
     pub continue_token: Option<String>,
     pub remaining: Option<u64>,
 }
 
-/// Reads a (possibly paginated) list. Pages are filled up to `limit` matching items even when
-/// selectors filter most rows, as kube's storage layer does.
+/// Turns a stored row into a list item if the filter keeps it.
+type KeepFn<T> = fn(KeyValue, &ListFilter) -> Result<Option<T>, ApiError>;
+
+fn keep_object(kv: KeyValue, filter: &ListFilter) -> Result<Option<Value>, ApiError> {
+    let obj = crate::objects::decode_kv(&kv)?;
+    Ok(filter.matches(&obj).then_some(obj))
+}
+
+fn keep_bytes(kv: KeyValue, filter: &ListFilter) -> Result<Option<Vec<u8>>, ApiError> {
+    Ok(filter.matches_bytes(&kv.value).then_some(kv.value))
+}
+
+/// Reads a (possibly paginated) list of objects.
 pub async fn list_objects(
     state: &AppState,
     a: &Addressed,
     req: &ListRequest,
 ) -> Result<ListResult, ApiError> {
+    list_core(state, a, req, keep_object).await
+}
+
+/// Reads a list as the stored JSON bytes of each item (no parse beyond what filtering needs).
+pub async fn list_raw(
+    state: &AppState,
+    a: &Addressed,
+    req: &ListRequest,
+) -> Result<ListResult<Vec<u8>>, ApiError> {
+    list_core(state, a, req, keep_bytes).await
+}
+
+/// Pages are filled up to `limit` matching items even when selectors filter most rows, as
+/// kube's storage layer does.
+async fn list_core<T: Send + 'static>(
+    state: &AppState,
+    a: &Addressed,
+    req: &ListRequest,
+    keep: KeepFn<T>,
+) -> Result<ListResult<T>, ApiError> {
     let prefix = a.res.storage_list_prefix(a.namespace.as_deref());
     let mut start_after = req.continue_token.as_ref().map(|t| t.start_after.clone());
     let mut revision = req
@@ -458,7 +509,7 @@ pub async fn list_objects(
     }
     if let Some(name) = req.filter.exact_name() {
         // metadata.name=<x>: one key lookup, not a scan
-        return single_name_list(state, a, req, name, revision).await;
+        return single_name_list(state, a, req, name, revision, keep).await;
     }
     let mut items = Vec::new();
     loop {
@@ -486,17 +537,17 @@ pub async fn list_objects(
             })?;
         revision = Some(page.revision);
         let last_key = page.items.last().map(|kv| kv.key.clone());
-        for kv in &page.items {
-            let obj = crate::objects::decode_kv(kv)?;
-            if req.filter.matches(&obj) {
-                items.push(obj);
+        let (more, page_revision, remaining) = (page.more, page.revision, page.remaining);
+        for kv in page.items {
+            if let Some(item) = keep(kv, &req.filter)? {
+                items.push(item);
             }
         }
         let filled = req.limit.is_some_and(|l| items.len() >= l);
-        if !page.more {
+        if !more {
             return Ok(ListResult {
                 items,
-                revision: page.revision,
+                revision: page_revision,
                 continue_token: None,
                 remaining: None,
             });
@@ -504,17 +555,13 @@ pub async fn list_objects(
         if filled {
             let token = ContinueToken {
                 version: "meta.k8s.io/v1".into(),
-                revision: page.revision,
+                revision: page_revision,
                 start_after: last_key.unwrap_or_default(),
             };
-            let remaining = if req.filter.is_everything() {
-                Some(page.remaining)
-            } else {
-                None
-            };
+            let remaining = req.filter.is_everything().then_some(remaining);
             return Ok(ListResult {
                 items,
-                revision: page.revision,
+                revision: page_revision,
                 continue_token: Some(token.encode()),
                 remaining,
             });
@@ -523,13 +570,14 @@ pub async fn list_objects(
     }
 }
 
-async fn single_name_list(
+async fn single_name_list<T: Send + 'static>(
     state: &AppState,
     a: &Addressed,
     req: &ListRequest,
     name: &str,
     revision: Option<i64>,
-) -> Result<ListResult, ApiError> {
+    keep: KeepFn<T>,
+) -> Result<ListResult<T>, ApiError> {
     let store = state.objects.store.clone();
     let current = store.current_revision();
     let mut items = Vec::new();
@@ -548,7 +596,7 @@ async fn single_name_list(
             min_revision: None,
         };
         scan.filter.disable_exact_name();
-        return Box::pin(list_objects(state, a, &scan)).await;
+        return Box::pin(list_core(state, a, &scan, keep)).await;
     }
     for ns in namespaces {
         let key = a.res.storage_key(ns.as_deref(), name);
@@ -559,11 +607,10 @@ async fn single_name_list(
         })
         .await?
         .map_err(crate::objects::general_store_error)?;
-        if let Some(kv) = kv {
-            let obj = crate::objects::decode_kv(&kv)?;
-            if req.filter.matches(&obj) {
-                items.push(obj);
-            }
+        if let Some(kv) = kv
+            && let Some(item) = keep(kv, &req.filter)?
+        {
+            items.push(item);
         }
     }
     Ok(ListResult {
@@ -595,25 +642,61 @@ async fn wait_for_revision(state: &AppState, min: i64) -> Result<(), ApiError> {
     }
 }
 
-/// GET collection: a `<Kind>List`.
-pub async fn list(state: &Arc<AppState>, a: &Addressed, query: &Query) -> Result<Reply, ApiError> {
+/// GET collection: a `<Kind>List`. Plain JSON answers pass the stored bytes through.
+pub async fn list(
+    state: &Arc<AppState>,
+    a: &Addressed,
+    query: &Query,
+    raw: bool,
+) -> Result<Reply, ApiError> {
     let req = ListRequest::from_query(a, query)?;
+    if raw {
+        let result = list_raw(state, a, &req).await?;
+        return Ok(Reply::raw(raw_list_body(&a.res, result)));
+    }
     let result = list_objects(state, a, &req).await?;
     Ok(Reply::ok(list_body(&a.res, result)))
 }
 
-pub fn list_body(res: &Resource, result: ListResult) -> Value {
+fn list_metadata<T>(result: &ListResult<T>) -> Value {
     let mut metadata = json!({"resourceVersion": result.revision.to_string()});
-    if let Some(c) = result.continue_token {
+    if let Some(c) = &result.continue_token {
         metadata["continue"] = json!(c);
     }
     if let Some(r) = result.remaining {
         metadata["remainingItemCount"] = json!(r);
     }
+    metadata
+}
+
+/// A `<Kind>List` assembled from stored item bytes.
+fn raw_list_body(res: &Resource, result: ListResult<Vec<u8>>) -> Vec<u8> {
+    let head = json!({
+        "kind": res.list_kind(),
+        "apiVersion": res.api_version(),
+        "metadata": list_metadata(&result),
+    })
+    .to_string();
+    let total: usize = result.items.iter().map(|i| i.len() + 1).sum();
+    let mut out = Vec::with_capacity(head.len() + total + 16);
+    // head is `{...}`: reopen it to append the items
+    out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+    out.extend_from_slice(b",\"items\":[");
+    for (i, item) in result.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+pub fn list_body(res: &Resource, result: ListResult) -> Value {
     json!({
         "kind": res.list_kind(),
         "apiVersion": res.api_version(),
-        "metadata": metadata,
+        "metadata": list_metadata(&result),
         "items": result.items,
     })
 }
@@ -635,11 +718,11 @@ async fn write_update(
     } else {
         WriteScope::Main
     };
-    if let Some(rv) = meta::meta_str(&new, "resourceVersion") {
-        if rv != old_rev.to_string() {
-            let (_, name) = namespace_and_name(&old);
-            return Err(ApiError::conflict_modified(&res.group, &res.plural, &name));
-        }
+    if let Some(rv) = meta::meta_str(&new, "resourceVersion")
+        && rv != old_rev.to_string()
+    {
+        let (_, name) = namespace_and_name(&old);
+        return Err(ApiError::conflict_modified(&res.group, &res.plural, &name));
     }
     check_fields(
         res,
@@ -708,12 +791,12 @@ pub async fn update(
     }
     if let (Some(url_ns), Some(body_ns)) =
         (a.namespace.as_deref(), meta::meta_str(&new, "namespace"))
+        && !body_ns.is_empty()
+        && body_ns != url_ns
     {
-        if !body_ns.is_empty() && body_ns != url_ns {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
-        }
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
     }
     if a.finalize {
         let mut next = old.clone();
@@ -769,15 +852,15 @@ async fn write_scale(
             )],
         ));
     }
-    if let Some(rv) = meta::meta_str(&scale, "resourceVersion") {
-        if rv != old_rev.to_string() {
-            let (_, name) = namespace_and_name(&old);
-            return Err(ApiError::conflict_modified(
-                &a.res.group,
-                &a.res.plural,
-                &name,
-            ));
-        }
+    if let Some(rv) = meta::meta_str(&scale, "resourceVersion")
+        && rv != old_rev.to_string()
+    {
+        let (_, name) = namespace_and_name(&old);
+        return Err(ApiError::conflict_modified(
+            &a.res.group,
+            &a.res.plural,
+            &name,
+        ));
     }
     let mut new = old.clone();
     new["spec"]["replicas"] = json!(replicas);
@@ -890,10 +973,10 @@ impl DeleteOptions {
                     .and_then(Value::as_str)
                     .map(str::to_string);
             }
-            if let Some(d) = b.get("dryRun").and_then(Value::as_array) {
-                if d.iter().any(|v| v == "All") {
-                    o.dry_run = true;
-                }
+            if let Some(d) = b.get("dryRun").and_then(Value::as_array)
+                && d.iter().any(|v| v == "All")
+            {
+                o.dry_run = true;
             }
         }
         match o.propagation.as_deref() {
@@ -925,30 +1008,30 @@ pub async fn delete(
     loop {
         attempts += 1;
         let (old, old_rev) = state.objects.get(res, a.namespace.as_deref(), name).await?;
-        if let Some(uid) = &opts.precondition_uid {
-            if meta::meta_str(&old, "uid") != Some(uid.as_str()) {
-                return Err(ApiError::conflict(
-                    &res.group,
-                    &res.plural,
-                    name,
-                    &format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                        meta::meta_str(&old, "uid").unwrap_or("")
-                    ),
-                ));
-            }
+        if let Some(uid) = &opts.precondition_uid
+            && meta::meta_str(&old, "uid") != Some(uid.as_str())
+        {
+            return Err(ApiError::conflict(
+                &res.group,
+                &res.plural,
+                name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    meta::meta_str(&old, "uid").unwrap_or("")
+                ),
+            ));
         }
-        if let Some(rv) = &opts.precondition_rv {
-            if *rv != old_rev.to_string() {
-                return Err(ApiError::conflict(
-                    &res.group,
-                    &res.plural,
-                    name,
-                    &format!(
-                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {old_rev}"
-                    ),
-                ));
-            }
+        if let Some(rv) = &opts.precondition_rv
+            && *rv != old_rev.to_string()
+        {
+            return Err(ApiError::conflict(
+                &res.group,
+                &res.plural,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {old_rev}"
+                ),
+            ));
         }
         let result = delete_once(state, a, name, opts, old, old_rev).await;
         match result {
