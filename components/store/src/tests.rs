@@ -1008,12 +1008,18 @@ fn values_can_embed_their_own_revision() {
     let rev = s
         .create_with("/k", |rev| format!("rv={rev}").into_bytes())
         .unwrap();
-    assert_eq!(s.get("/k").unwrap().unwrap().value, format!("rv={rev}").into_bytes());
+    assert_eq!(
+        s.get("/k").unwrap().unwrap().value,
+        format!("rv={rev}").into_bytes()
+    );
     let rev2 = s
         .update_with("/k", |rev| format!("rv={rev}").into_bytes(), Some(rev))
         .unwrap();
     assert!(rev2 > rev);
-    assert_eq!(s.get("/k").unwrap().unwrap().value, format!("rv={rev2}").into_bytes());
+    assert_eq!(
+        s.get("/k").unwrap().unwrap().value,
+        format!("rv={rev2}").into_bytes()
+    );
     // a refused write never asks for the value
     let refused = s.update_with("/k", |_| panic!("must not be called"), Some(rev));
     assert!(matches!(refused, Err(StoreError::Conflict { .. })));
