@@ -117,19 +117,10 @@ impl Objects {
     }
 
     pub async fn create(&self, res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
-        let (ns, name) = namespace_and_name(obj);
-        let key = res.storage_key(ns.as_deref(), &name);
-        let store = self.store.clone();
-        let mut owned = std::mem::take(obj);
-        let (result, back) = blocking(move || {
-            let r = store.create_with(&key, |rev| encode_at(&mut owned, rev));
-            (r, owned)
+        self.write(res, obj, |store, key, value_for| {
+            store.create_with(key, value_for)
         })
-        .await?;
-        *obj = back;
-        let rev = result.map_err(|e| store_error(res, &name, e))?;
-        set_resource_version(obj, rev);
-        Ok(())
+        .await
     }
 
     /// Writes `obj` if the stored object is still at `expected_rev`.
@@ -139,12 +130,28 @@ impl Objects {
         obj: &mut Value,
         expected_rev: i64,
     ) -> Result<(), ApiError> {
+        self.write(res, obj, move |store, key, value_for| {
+            store.update_with(key, value_for, Some(expected_rev))
+        })
+        .await
+    }
+
+    /// Runs a store write off the async runtime; the object is encoded with the revision the
+    /// store assigns, and comes back stamped with it.
+    async fn write(
+        &self,
+        res: &Resource,
+        obj: &mut Value,
+        op: impl FnOnce(&Store, &str, &mut dyn FnMut(i64) -> Vec<u8>) -> Result<i64, StoreError>
+        + Send
+        + 'static,
+    ) -> Result<(), ApiError> {
         let (ns, name) = namespace_and_name(obj);
         let key = res.storage_key(ns.as_deref(), &name);
         let store = self.store.clone();
         let mut owned = std::mem::take(obj);
         let (result, back) = blocking(move || {
-            let r = store.update_with(&key, |rev| encode_at(&mut owned, rev), Some(expected_rev));
+            let r = op(&store, &key, &mut |rev| encode_at(&mut owned, rev));
             (r, owned)
         })
         .await?;

@@ -409,15 +409,7 @@ fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+use crate::validation::fields::json_kind;
 }
 
 fn no_merge_key(map: &Value, key: &str) -> PatchError {

@@ -131,8 +131,9 @@ fn go_type(s: &Value) -> String {
     }
 }
 
-/// How Go's decoder describes a JSON value in UnmarshalTypeError.
-fn json_kind(v: &Value) -> &'static str {
+/// How Go's decoder describes a JSON value in UnmarshalTypeError (also the kind names the
+/// strategic-merge errors print).
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",
