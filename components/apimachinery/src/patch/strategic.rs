@@ -410,7 +410,6 @@ fn json_eq(a: &Value, b: &Value) -> bool {
 }
 
 use crate::validation::fields::json_kind;
-}
 
 fn no_merge_key(map: &Value, key: &str) -> PatchError {
     PatchError::NoMergeKey {
