@@ -6,6 +6,7 @@ pub mod defaults;
 pub mod error;
 pub mod patch;
 pub mod protobuf;
+pub mod rbac;
 pub mod registry;
 pub mod schema;
 pub mod selector;
