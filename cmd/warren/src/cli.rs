@@ -48,6 +48,19 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 60)]
     pub compact_interval_seconds: u64,
 
+    /// Static bearer tokens: a CSV file of `token,user,uid,"group1,group2"` (kube's
+    /// --token-auth-file).
+    #[arg(long, env = "WARREN_TOKEN_AUTH_FILE")]
+    pub token_auth_file: Option<PathBuf>,
+
+    /// The `iss` of service-account tokens this server signs and accepts.
+    #[arg(long, default_value = "https://kubernetes.default.svc.cluster.local")]
+    pub service_account_issuer: String,
+
+    /// Audiences a token must carry to authenticate to this API (default: the issuer).
+    #[arg(long, value_delimiter = ',')]
+    pub api_audiences: Vec<String>,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info,warren_apiserver=debug`.
     #[arg(long, default_value = "info", env = "WARREN_LOG")]
     pub log: String,

@@ -132,6 +132,8 @@ const APPS: &str = "io.k8s.api.apps.v1";
 const BATCH: &str = "io.k8s.api.batch.v1";
 const NET: &str = "io.k8s.api.networking.v1";
 const RBAC: &str = "io.k8s.api.rbac.v1";
+const AUTHN: &str = "io.k8s.api.authentication.v1";
+const AUTHZ: &str = "io.k8s.api.authorization.v1";
 
 #[rustfmt::skip]
 const BUILTINS: &[Builtin] = &[
@@ -170,7 +172,16 @@ const BUILTINS: &[Builtin] = &[
     builtin!("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", NS, &[], &[], &[], RBAC),
     builtin!("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", CLUSTER, &[], &[], &[], RBAC),
     builtin!("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", CLUSTER, &[], &[], &[], RBAC),
+    builtin!("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", CLUSTER, &[], &[], &[], AUTHN),
+    builtin!("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", CLUSTER, &[], &[], &[], AUTHN),
+    builtin!("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", NS, &[], &[], &[], AUTHZ),
+    builtin!("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", CLUSTER, &[], &[], &[], AUTHZ),
+    builtin!("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", CLUSTER, &[], &[], &[], AUTHZ),
+    builtin!("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", CLUSTER, &[], &[], &[], AUTHZ),
 ];
+
+/// Groups whose resources are create-only reviews, never stored.
+pub const CREATE_ONLY_GROUPS: &[&str] = &["authentication.k8s.io", "authorization.k8s.io"];
 
 fn singular_of(kind: &str) -> String {
     kind.to_ascii_lowercase()
@@ -192,7 +203,11 @@ pub fn builtin_resources() -> &'static [Resource] {
                 short_names: b.short_names.iter().map(|s| s.to_string()).collect(),
                 categories: b.categories.iter().map(|s| s.to_string()).collect(),
                 subresources: b.subresources.to_vec(),
-                verbs: STANDARD_VERBS.iter().map(|s| s.to_string()).collect(),
+                verbs: if CREATE_ONLY_GROUPS.contains(&b.group) {
+                    vec!["create".to_string()]
+                } else {
+                    STANDARD_VERBS.iter().map(|s| s.to_string()).collect()
+                },
                 definition: format!("{}.{}", b.definition_package, b.kind),
             })
             .collect()

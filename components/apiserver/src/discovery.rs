@@ -71,6 +71,15 @@ fn subresources(r: &Resource) -> Vec<(&'static str, String, String, String, Vec<
             )),
         }
     }
+    if r.group.is_empty() && r.plural == "serviceaccounts" {
+        out.push((
+            "token",
+            "authentication.k8s.io".into(),
+            "v1".into(),
+            "TokenRequest".into(),
+            vec!["create"],
+        ));
+    }
     if r.group.is_empty() && r.plural == "namespaces" {
         out.push((
             "finalize",

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use warren_apimachinery::error::{ApiError, Reason};
@@ -56,25 +56,6 @@ fn text_response(code: u16, text: &'static str) -> Response<Body> {
     )
 }
 
-/// Whether a request carries the admin bearer token. Comparison in constant time.
-fn authenticated(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some(token) = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-    else {
-        return false;
-    };
-    let want = state.pki.admin_token.as_bytes();
-    let got = token.trim().as_bytes();
-    want.len() == got.len() && want.iter().zip(got).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-}
-
 /// The entry point for every request.
 pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body>
 where
@@ -83,15 +64,80 @@ where
 {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if let Some((doc, content_type)) = crate::auth::discovery_document(&state, &path) {
+        return json_response(200, &doc, content_type);
+    }
     let target = parse_path(&path);
     let public = matches!(target, Target::Health(_) | Target::Version);
-    if !public && !authenticated(&state, req.headers()) {
-        return error_response(&ApiError::unauthorized());
+    let user = match authenticate_and_authorize(&state, &req, &method, &path, &target, public).await
+    {
+        Ok(user) => user,
+        Err(e) => return error_response(&e),
+    };
+    let rbac_write = !matches!(method, Method::GET | Method::HEAD)
+        && matches!(&target, Target::Resource(rp) if rp.group == warren_apimachinery::rbac::RBAC_GROUP);
+    let result = crate::auth::as_user(user, route(state.clone(), req, target)).await;
+    if rbac_write && result.is_ok() {
+        // The requester's next call must already see the new policy.
+        let _ = crate::auth::refresh(&state).await;
     }
-    let result = route(state, req, target).await;
     let resp = result.unwrap_or_else(|e| error_response(&e));
     tracing::debug!(%method, %path, status = resp.status().as_u16(), "request");
     resp
+}
+
+/// Authentication (401 without valid credentials, except for public paths), impersonation and
+/// RBAC authorization (403) of a request; returns the user it runs as.
+async fn authenticate_and_authorize<B>(
+    state: &AppState,
+    req: &Request<B>,
+    method: &Method,
+    path: &str,
+    target: &Target,
+    public: bool,
+) -> Result<warren_apimachinery::rbac::UserInfo, ApiError> {
+    let cert = req.extensions().get::<crate::auth::x509::ClientCertUser>();
+    let user = match crate::auth::authenticate(state, req.headers(), cert).await {
+        Ok(Some(user)) => user,
+        _ if public => warren_apimachinery::rbac::UserInfo::new(
+            "system:anonymous",
+            &[warren_apimachinery::rbac::SYSTEM_UNAUTHENTICATED],
+        ),
+        _ => return Err(ApiError::unauthorized()),
+    };
+    let user = crate::auth::impersonation::apply(&state.auth, user, req.headers())?;
+    if !public {
+        let query = Query::parse(req.uri().query());
+        let attrs = crate::auth::request_attributes(method, path, target, &query);
+        state.auth.authorize(&user, &attrs)?;
+    }
+    Ok(user)
+}
+
+/// The create-only authentication/authorization resources (reviews, TokenRequest).
+async fn auth_resource<B>(
+    state: &AppState,
+    req: Request<B>,
+    rp: &ResourcePath,
+) -> Result<Response<Body>, ApiError>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let method = req.method().clone();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = read_body(req.into_body()).await?;
+    let obj = if body.is_empty() {
+        None
+    } else {
+        Some(decode_body(content_type.as_deref(), &body)?)
+    };
+    let (code, reply) = crate::auth::reviews::serve(state, &method, rp, obj).await?;
+    Ok(json_response(code, &reply, "application/json"))
 }
 
 async fn read_body<B>(body: B) -> Result<Bytes, ApiError>
@@ -228,6 +274,9 @@ where
                 "only application/json and application/com.github.proto-openapi.spec.v2.v1.0+protobuf are served for /openapi/v2",
             )),
         },
+        Target::Resource(rp) if crate::auth::reviews::handles(&rp) => {
+            auth_resource(&state, req, &rp).await
+        }
         Target::Resource(rp) => resource(state, req, rp, accept).await,
         Target::NotFound => Err(not_found()),
     }

@@ -5,6 +5,7 @@
 // would cost more code than the larger Result saves.
 #![allow(clippy::result_large_err)]
 
+pub mod auth;
 mod body;
 mod bootstrap;
 mod discovery;
@@ -60,6 +61,8 @@ pub enum ApiServerError {
     },
     #[error("bootstrapping default objects: {0}")]
     Bootstrap(String),
+    #[error("authentication setup: {0}")]
+    Auth(String),
 }
 
 /// How to run one API server.
@@ -69,6 +72,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub tls_sans: Vec<String>,
     pub store: StoreOptions,
+    pub auth: auth::AuthOptions,
 }
 
 /// A started server: where it listens and where its kubeconfig is.
@@ -86,10 +90,26 @@ fn tls_acceptor(pki: &pki::ClusterPki) -> Result<TlsAcceptor, ApiServerError> {
         .map_err(|e| ApiServerError::Tls(e.to_string()))?
         .ok_or_else(|| ApiServerError::Tls("no private key".into()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // Client certificates signed by the cluster CA authenticate (CN = user, O = groups);
+    // clients without one still connect and authenticate by token.
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in rustls_pemfile::certs(&mut pki.ca_cert_pem.as_bytes()) {
+        let ca = ca.map_err(|e| ApiServerError::Tls(e.to_string()))?;
+        roots
+            .add(ca)
+            .map_err(|e| ApiServerError::Tls(e.to_string()))?;
+    }
+    let client_verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()
+    .map_err(|e| ApiServerError::Tls(e.to_string()))?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ApiServerError::Tls(e.to_string()))?
-        .with_no_client_auth()
+        .with_client_cert_verifier(client_verifier)
         .with_single_cert(certs, key)
         .map_err(|e| ApiServerError::Tls(e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -132,6 +152,7 @@ pub async fn run(
         local_addr
     };
     let (cleanup, cleanup_rx) = namespace::NamespaceCleanup::new();
+    let auth = auth::Auth::new(dir, &config.auth).map_err(ApiServerError::Auth)?;
     let state = Arc::new(state::AppState {
         objects: objects::Objects {
             store: store.clone(),
@@ -143,6 +164,7 @@ pub async fn run(
         services: service_alloc::ServiceAllocator::default(),
         ready: AtomicBool::new(false),
         listen: advertise,
+        auth,
     });
     tokio::spawn(namespace::run(Arc::downgrade(&state), cleanup_rx));
     let compactor = store.spawn_compactor();
@@ -168,8 +190,12 @@ pub async fn run(
                         return;
                     }
                 };
-                let service = hyper::service::service_fn(move |req| {
+                let client_cert = auth::x509::user_of(tls.get_ref().1.peer_certificates());
+                let service = hyper::service::service_fn(move |mut req: ::http::Request<_>| {
                     let state = state.clone();
+                    if let Some(c) = &client_cert {
+                        req.extensions_mut().insert(c.clone());
+                    }
                     async move { Ok::<_, std::convert::Infallible>(http::handle(state, req).await) }
                 });
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -185,6 +211,9 @@ pub async fn run(
     let serving = tokio::spawn(accept_loop);
 
     bootstrap::run(&state, advertise)
+        .await
+        .map_err(|e| ApiServerError::Bootstrap(e.message))?;
+    auth::start(&state)
         .await
         .map_err(|e| ApiServerError::Bootstrap(e.message))?;
     namespace::resume(&state).await;

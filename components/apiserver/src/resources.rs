@@ -248,6 +248,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(invalid(res, &obj, &errors));
     }
+    crate::auth::admit(state, res, &obj, None)?;
     if let Some(ns) = a.namespace.as_deref() {
         check_namespace_open(state, ns).await?;
     }
@@ -740,6 +741,7 @@ async fn write_update(
     if !errors.is_empty() {
         return Err(invalid(res, &new, &errors));
     }
+    crate::auth::admit(state, res, &new, Some(&old))?;
     if meta::semantically_equal(&new, &old) {
         return Ok(Reply::with_code(200, old, warnings));
     }

@@ -79,4 +79,5 @@ pub struct AppState {
     pub services: crate::service_alloc::ServiceAllocator,
     pub ready: AtomicBool,
     pub listen: SocketAddr,
+    pub auth: crate::auth::Auth,
 }

@@ -35,6 +35,8 @@ fn harness() -> Harness {
         services: crate::service_alloc::ServiceAllocator::default(),
         ready: AtomicBool::new(true),
         listen: "127.0.0.1:6443".parse().expect("addr"),
+        auth: crate::auth::Auth::new(dir.path(), &crate::auth::AuthOptions::default())
+            .expect("auth"),
     });
     Harness {
         state,

@@ -51,6 +51,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 compact_interval: Duration::from_secs(args.compact_interval_seconds.max(1)),
                 ..StoreOptions::default()
             },
+            auth: warren_apiserver::auth::AuthOptions {
+                token_auth_file: args.token_auth_file.clone(),
+                service_account_issuer: args.service_account_issuer.clone(),
+                api_audiences: args.api_audiences.clone(),
+            },
         };
         warren_apiserver::run(config, shutdown_signal(), |started| {
             eprintln!(
