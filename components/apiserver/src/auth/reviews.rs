@@ -23,23 +23,23 @@ pub fn handles(rp: &ResourcePath) -> bool {
     if rp.version != "v1" {
         return false;
     }
-    match (
-        rp.group.as_str(),
-        rp.plural.as_str(),
-        rp.subresource.as_deref(),
-    ) {
-        ("", "serviceaccounts", Some("token")) => true,
-        (AUTHN, "tokenreviews" | "selfsubjectreviews", None) => true,
+    matches!(
         (
-            AUTHZ,
-            "subjectaccessreviews"
-            | "selfsubjectaccessreviews"
-            | "localsubjectaccessreviews"
-            | "selfsubjectrulesreviews",
-            None,
-        ) => true,
-        _ => false,
-    }
+            rp.group.as_str(),
+            rp.plural.as_str(),
+            rp.subresource.as_deref()
+        ),
+        ("", "serviceaccounts", Some("token"))
+            | (AUTHN, "tokenreviews" | "selfsubjectreviews", None)
+            | (
+                AUTHZ,
+                "subjectaccessreviews"
+                    | "selfsubjectaccessreviews"
+                    | "localsubjectaccessreviews"
+                    | "selfsubjectrulesreviews",
+                None,
+            )
+    )
 }
 
 fn strings(v: &Value) -> Vec<String> {
