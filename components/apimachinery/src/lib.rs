@@ -2,6 +2,7 @@
 //! protobuf decoding, validation, Status errors and Tables.
 #![forbid(unsafe_code)]
 
+pub mod apply;
 pub mod defaults;
 pub mod error;
 pub mod patch;

@@ -1,0 +1,3 @@
+module warren/apply-table
+
+go 1.19
