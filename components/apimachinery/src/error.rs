@@ -183,6 +183,7 @@ impl FieldError {
                     | FieldErrorKind::Duplicate
                     | FieldErrorKind::NotFound
                     | FieldErrorKind::TypeInvalid
+                    | FieldErrorKind::TooMany
             )
         {
             s.push_str(": ");
@@ -211,6 +212,8 @@ fn render_value(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         Value::Null => "null".into(),
+        // float64 values print with Go's %v (`1`, `1.5`, `1e+06`)
+        Value::Number(n) if n.is_f64() => crate::structural::go_float(n.as_f64().unwrap_or(0.0)),
         other => other.to_string(),
     }
 }

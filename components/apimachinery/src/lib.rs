@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod apply;
+pub mod crd;
 pub mod defaults;
 pub mod error;
 pub mod patch;
@@ -11,5 +12,6 @@ pub mod rbac;
 pub mod registry;
 pub mod schema;
 pub mod selector;
+pub mod structural;
 pub mod table;
 pub mod validation;

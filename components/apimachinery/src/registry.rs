@@ -1,7 +1,7 @@
 //! The resource registry: which group/version/resources the API serves, their kinds, scope,
 //! short names, categories and subresources. Built-in entries are static; CRDs add dynamic ones.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// A subresource served beside the main resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub struct Resource {
     pub verbs: Vec<String>,
     /// OpenAPI definition name, e.g. `io.k8s.api.core.v1.Pod`.
     pub definition: String,
+    /// For custom resources: the CRD version's schema, printer columns, scale paths.
+    pub custom: Option<Arc<crate::crd::CustomInfo>>,
 }
 
 impl Resource {
@@ -168,6 +170,7 @@ const BUILTINS: &[Builtin] = &[
     builtin!("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", NS, &["pdb"], &[], &[Status], "io.k8s.api.policy.v1"),
     builtin!("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", CLUSTER, &["pc"], &[], &[], "io.k8s.api.scheduling.v1"),
     builtin!("storage.k8s.io", "v1", "StorageClass", "storageclasses", CLUSTER, &["sc"], &[], &[], "io.k8s.api.storage.v1"),
+    builtin!("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", CLUSTER, &["crd", "crds"], &["api-extensions"], &[Status], "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1"),
     builtin!("rbac.authorization.k8s.io", "v1", "Role", "roles", NS, &[], &[], &[], RBAC),
     builtin!("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", NS, &[], &[], &[], RBAC),
     builtin!("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", CLUSTER, &[], &[], &[], RBAC),
@@ -209,6 +212,7 @@ pub fn builtin_resources() -> &'static [Resource] {
                     STANDARD_VERBS.iter().map(|s| s.to_string()).collect()
                 },
                 definition: format!("{}.{}", b.definition_package, b.kind),
+                custom: None,
             })
             .collect()
     })

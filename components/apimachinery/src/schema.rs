@@ -51,10 +51,19 @@ pub fn definitions() -> &'static Map<String, Value> {
             rbac::Role, rbac::RoleBinding,
             rbac::ClusterRole, rbac::ClusterRoleBinding,
             k8s_openapi::api::autoscaling::v1::Scale,
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
             meta::Status, meta::DeleteOptions,
             meta::APIGroup, meta::APIVersions, meta::Patch,
         );
-        generator.take_definitions(true)
+        let mut defs = generator.take_definitions(true);
+        // JSON (defaults, enums, examples in CRD schemas) is any value, not an object
+        if let Some(Value::Object(json)) =
+            defs.get_mut("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON")
+        {
+            json.remove("type");
+            json.insert("x-kubernetes-preserve-unknown-fields".into(), Value::Bool(true));
+        }
+        defs
     })
 }
 

@@ -95,7 +95,7 @@ fn subresources(r: &Resource) -> Vec<(&'static str, String, String, String, Vec<
 /// APIResourceList of one group-version, subresources as `plural/sub` entries.
 pub fn resource_list(catalog: &Catalog, group: &str, version: &str) -> Option<Value> {
     let mut resources = Vec::new();
-    for r in catalog.in_group_version(group, version) {
+    for r in &catalog.in_group_version(group, version) {
         let mut entry = json!({
             "name": r.plural,
             "singularName": r.singular,
@@ -147,6 +147,7 @@ fn aggregated_group(catalog: &Catalog, group: &str, versions: &[String]) -> Valu
         .map(|v| {
             let resources: Vec<Value> = catalog
                 .in_group_version(group, v)
+                .iter()
                 .map(|r| {
                     let subs: Vec<Value> = subresources(r)
                         .into_iter()

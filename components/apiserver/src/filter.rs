@@ -15,6 +15,8 @@ use crate::request::Query;
 pub struct ListFilter {
     group: String,
     kind: String,
+    /// Custom resources select on name, namespace and the CRD's selectable fields.
+    custom: bool,
     label: LabelSelector,
     field: FieldSelector,
     exact_name: Option<String>,
@@ -32,8 +34,15 @@ impl ListFilter {
             Some(s) => {
                 let f =
                     FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
-                f.validate(&res.group, &res.kind)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                match res.custom.as_deref() {
+                    Some(info) => {
+                        let selectable: Vec<&str> =
+                            info.selectable_fields.iter().map(String::as_str).collect();
+                        f.validate_custom(res.namespaced, &selectable)
+                    }
+                    None => f.validate(&res.group, &res.kind),
+                }
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
                 f
             }
             None => FieldSelector::everything(),
@@ -44,6 +53,7 @@ impl ListFilter {
         Ok(ListFilter {
             group: res.group.clone(),
             kind: res.kind.clone(),
+            custom: res.custom.is_some(),
             label,
             field,
             exact_name,
@@ -54,6 +64,7 @@ impl ListFilter {
         ListFilter {
             group: res.group.clone(),
             kind: res.kind.clone(),
+            custom: res.custom.is_some(),
             label: LabelSelector::everything(),
             field: FieldSelector::everything(),
             exact_name: None,
@@ -61,6 +72,9 @@ impl ListFilter {
     }
 
     pub fn matches(&self, obj: &Value) -> bool {
+        if self.custom {
+            return self.label.matches_object(obj) && self.field.matches_custom(obj);
+        }
         self.label.matches_object(obj)
             && self
                 .field

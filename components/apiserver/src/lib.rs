@@ -6,8 +6,10 @@
 #![allow(clippy::result_large_err)]
 
 pub mod auth;
+mod admission;
 mod body;
 mod bootstrap;
+mod crd;
 mod discovery;
 mod filter;
 mod http;
@@ -217,6 +219,7 @@ pub async fn run(
         .await
         .map_err(|e| ApiServerError::Bootstrap(e.message))?;
     namespace::resume(&state).await;
+    crd::start(&state).await;
     state.ready.store(true, Ordering::Release);
     let kubeconfig = dir.join("kubeconfig.yaml");
     let server_url = format!("https://{advertise}");

@@ -12,6 +12,9 @@ pub fn now_rfc3339() -> String {
 
 /// Kinds whose strategies maintain `metadata.generation`.
 pub fn tracks_generation(res: &Resource) -> bool {
+    if res.custom.is_some() || res.group == "apiextensions.k8s.io" {
+        return true;
+    }
     matches!(
         (res.group.as_str(), res.kind.as_str()),
         ("", "Pod" | "ReplicationController")

@@ -84,7 +84,9 @@ impl Objects {
             .await?
             .map_err(|e| store_error(res, name, e))?
             .ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
-        Ok((decode_kv(&kv)?, kv.mod_revision))
+        let mut obj = decode_kv(&kv)?;
+        crate::admission::read_form(res, &mut obj);
+        Ok((obj, kv.mod_revision))
     }
 
     /// The stored bytes of one object (already carrying its resourceVersion).
@@ -100,6 +102,11 @@ impl Objects {
             .await?
             .map_err(|e| store_error(res, name, e))?
             .ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
+        if crate::admission::transforms_reads(res) {
+            let mut obj = decode_kv(&kv)?;
+            crate::admission::read_form(res, &mut obj);
+            return Ok(serde_json::to_vec(&obj).unwrap_or_default());
+        }
         Ok(kv.value)
     }
 
@@ -150,11 +157,16 @@ impl Objects {
         let key = res.storage_key(ns.as_deref(), &name);
         let store = self.store.clone();
         let mut owned = std::mem::take(obj);
-        let (result, back) = blocking(move || {
+        // custom resources are stored at their CRD's storage version
+        let served_version = crate::admission::to_storage(res, &mut owned);
+        let (result, mut back) = blocking(move || {
             let r = op(&store, &key, &mut |rev| encode_at(&mut owned, rev));
             (r, owned)
         })
         .await?;
+        if let (Some(v), Some(m)) = (served_version, back.as_object_mut()) {
+            m.insert("apiVersion".into(), v);
+        }
         *obj = back;
         let rev = result.map_err(|e| store_error(res, &name, e))?;
         set_resource_version(obj, rev);
@@ -174,7 +186,9 @@ impl Objects {
         let (_, kv) = blocking(move || store.delete(&key, Some(expected_rev)))
             .await?
             .map_err(|e| store_error(res, name, e))?;
-        decode_kv(&kv)
+        let mut obj = decode_kv(&kv)?;
+        crate::admission::read_form(res, &mut obj);
+        Ok(obj)
     }
 
     /// One page of raw rows under `prefix`.

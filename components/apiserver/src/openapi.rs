@@ -37,12 +37,13 @@ impl Document {
     }
 }
 
-/// Rendered documents, built on first request (start-up stays fast).
+/// Rendered documents, built on first request (start-up stays fast), each tagged with the
+/// catalog generation it was built from: a CRD change makes them stale.
 #[derive(Default)]
 pub struct OpenApiCache {
-    v3: Mutex<BTreeMap<String, Document>>,
-    v2: Mutex<Option<Document>>,
-    v2_protobuf: Mutex<Option<Document>>,
+    v3: Mutex<BTreeMap<String, (u64, Document)>>,
+    v2: Mutex<Option<(u64, Document)>>,
+    v2_protobuf: Mutex<Option<(u64, Document)>>,
 }
 
 /// `api/v1` or `apis/<group>/<version>`.
@@ -57,8 +58,10 @@ pub fn gv_path(group: &str, version: &str) -> String {
 impl OpenApiCache {
     /// The document for one group-version path, or `None` if nothing is served there.
     pub fn v3_document(&self, catalog: &Catalog, path: &str) -> Option<Document> {
+        let generation = catalog.generation();
         if let Ok(cache) = self.v3.lock()
-            && let Some(d) = cache.get(path)
+            && let Some((g, d)) = cache.get(path)
+            && *g == generation
         {
             return Some(d.clone());
         }
@@ -69,7 +72,8 @@ impl OpenApiCache {
             .find(|(g, v)| gv_path(g, v) == path)?;
         let doc = Document::new(&v3_gv_document(catalog, &group, &version));
         if let Ok(mut cache) = self.v3.lock() {
-            cache.insert(path.to_string(), doc.clone());
+            cache.retain(|_, (g, _)| *g == generation);
+            cache.insert(path.to_string(), (generation, doc.clone()));
         }
         Some(doc)
     }
@@ -91,29 +95,33 @@ impl OpenApiCache {
     }
 
     pub fn v2(&self, catalog: &Catalog) -> Document {
+        let generation = catalog.generation();
         if let Ok(cache) = self.v2.lock()
-            && let Some(d) = cache.as_ref()
+            && let Some((g, d)) = cache.as_ref()
+            && *g == generation
         {
             return d.clone();
         }
         let doc = Document::new(&v2_document(catalog));
         if let Ok(mut cache) = self.v2.lock() {
-            *cache = Some(doc.clone());
+            *cache = Some((generation, doc.clone()));
         }
         doc
     }
 
     /// `/openapi/v2` as the gnostic `openapi_v2.Document` protobuf, which kubectl validates with.
     pub fn v2_protobuf(&self, catalog: &Catalog) -> Document {
+        let generation = catalog.generation();
         if let Ok(cache) = self.v2_protobuf.lock()
-            && let Some(d) = cache.as_ref()
+            && let Some((g, d)) = cache.as_ref()
+            && *g == generation
         {
             return d.clone();
         }
         let body = crate::openapi_v2_proto::encode(&v2_document(catalog));
         let doc = Document::from_bytes(body);
         if let Ok(mut cache) = self.v2_protobuf.lock() {
-            *cache = Some(doc.clone());
+            *cache = Some((generation, doc.clone()));
         }
         doc
     }
@@ -210,6 +218,21 @@ fn operation(
     op
 }
 
+/// Custom resources take no strategic merge patches (kubectl reads this to pick its patch type).
+fn patch_types(r: &Resource) -> &'static [&'static str] {
+    if r.custom.is_some() {
+        CUSTOM_PATCH_TYPES
+    } else {
+        PATCH_TYPES
+    }
+}
+
+const CUSTOM_PATCH_TYPES: &[&str] = &[
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/apply-patch+yaml",
+];
+
 const PATCH_TYPES: &[&str] = &[
     "application/json-patch+json",
     "application/merge-patch+json",
@@ -247,7 +270,7 @@ fn resource_paths(r: &Resource, paths: &mut Map<String, Value>) {
         json!({
             "get": operation("get", id("read"), &g, def, vec![], &[]),
             "put": operation("put", id("replace"), &g, def, write_params(), &["application/json", "application/yaml"]),
-            "patch": operation("patch", id("patch"), &g, def, write_params(), PATCH_TYPES),
+            "patch": operation("patch", id("patch"), &g, def, write_params(), patch_types(r)),
             "delete": operation("delete", id("delete"), &g, "io.k8s.apimachinery.pkg.apis.meta.v1.Status", vec![], &[]),
         }),
     );
@@ -266,7 +289,7 @@ fn resource_paths(r: &Resource, paths: &mut Map<String, Value>) {
             json!({
                 "get": operation("get", format!("read{}{cap}", r.kind), &sub_g, &sub_def, vec![], &[]),
                 "put": operation("put", format!("replace{}{cap}", r.kind), &sub_g, &sub_def, write_params(), &["application/json"]),
-                "patch": operation("patch", format!("patch{}{cap}", r.kind), &sub_g, &sub_def, write_params(), PATCH_TYPES),
+                "patch": operation("patch", format!("patch{}{cap}", r.kind), &sub_g, &sub_def, write_params(), patch_types(r)),
             }),
         );
     }
@@ -340,33 +363,41 @@ fn v3_gv_document(catalog: &Catalog, group: &str, version: &str) -> Value {
         "io.k8s.apimachinery.pkg.apis.meta.v1.Status".to_string(),
         "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions".to_string(),
     ];
-    for r in catalog.in_group_version(group, version) {
+    let mut custom = Map::new();
+    for r in &catalog.in_group_version(group, version) {
         resource_paths(r, &mut paths);
         roots.push(r.definition.clone());
         if r.has_subresource(Subresource::Scale) {
             roots.push("io.k8s.api.autoscaling.v1.Scale".into());
         }
+        crate::crd::openapi_definitions(r, false, &mut roots, &mut custom);
     }
+    let mut schemas = components(catalog, roots);
+    schemas.extend(custom);
     json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": crate::version::GIT_VERSION},
         "paths": paths,
-        "components": {"schemas": components(catalog, roots)},
+        "components": {"schemas": schemas},
     })
 }
 
 fn v2_document(catalog: &Catalog) -> Value {
     let mut paths = Map::new();
     let mut roots = vec!["io.k8s.apimachinery.pkg.apis.meta.v1.Status".to_string()];
-    for r in catalog.all() {
+    let mut custom = Map::new();
+    for r in &catalog.all() {
         resource_paths(r, &mut paths);
         roots.push(r.definition.clone());
+        crate::crd::openapi_definitions(r, true, &mut roots, &mut custom);
     }
+    let mut definitions = components(catalog, roots);
+    definitions.extend(custom);
     let doc = json!({
         "swagger": "2.0",
         "info": {"title": "Kubernetes", "version": crate::version::GIT_VERSION},
         "paths": paths,
-        "definitions": components(catalog, roots),
+        "definitions": definitions,
     });
     // swagger 2 refs live under #/definitions
     let text = doc.to_string().replace(REF_PREFIX, "#/definitions/");

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use warren_apimachinery::error::{ApiError, FieldError};
 use warren_apimachinery::patch::{self, PatchType};
 use warren_apimachinery::registry::{Resource, Subresource};
-use warren_apimachinery::{defaults, validation};
 use warren_store::{KeyValue, ListOptions};
 
 use crate::filter::ListFilter;
@@ -116,38 +115,6 @@ fn type_name_check(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Strict/Warn/Ignore handling of fields the schema doesn't know, plus type mismatches (always
-/// a 400, as kube's decoder fails on them). Unknown fields are never stored.
-fn check_fields(
-    res: &Resource,
-    obj: &mut Value,
-    mode: FieldValidation,
-    warnings: &mut Vec<String>,
-) -> Result<(), ApiError> {
-    let type_errors = validation::type_errors(&res.definition, obj);
-    if let Some(e) = validation::decode_error(&res.kind, &res.version, &type_errors) {
-        return Err(e);
-    }
-    let unknown = validation::unknown_fields(&res.definition, obj);
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    match mode {
-        FieldValidation::Strict => {
-            return Err(ApiError::bad_request(format!(
-                "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
-                unknown.join(", "),
-                kind = res.kind,
-                version = res.version,
-            )));
-        }
-        FieldValidation::Warn => warnings.extend(unknown),
-        FieldValidation::Ignore => {}
-    }
-    validation::prune_unknown(&res.definition, obj);
-    Ok(())
-}
-
 fn invalid(res: &Resource, obj: &Value, errors: &[FieldError]) -> ApiError {
     let (_, name) = namespace_and_name(obj);
     ApiError::invalid(&res.group, &res.kind, &name, errors)
@@ -217,7 +184,7 @@ pub async fn create(
     let res = &a.res;
     let mut warnings = Vec::new();
     type_name_check(res, &mut obj)?;
-    check_fields(
+    crate::admission::check_fields(
         res,
         &mut obj,
         FieldValidation::from_query(query)?,
@@ -242,9 +209,9 @@ pub async fn create(
     }
     meta::prepare_create(res, &mut obj, a.namespace.as_deref());
     reset_status_on_create(res, &mut obj);
-    defaults::apply_defaults(&res.group, &res.kind, &mut obj);
+    crate::admission::apply_defaults(res, &mut obj);
     default_service_account(res, &mut obj);
-    let errors = validation::validate_create(&res.group, &res.kind, &obj, res.namespaced);
+    let errors = crate::admission::validate_create(res, &obj);
     if !errors.is_empty() {
         return Err(invalid(res, &obj, &errors));
     }
@@ -307,6 +274,9 @@ pub async fn get(
 
 /// The autoscaling/v1 Scale view of a scalable object.
 fn scale_of(res: &Resource, obj: &Value) -> Value {
+    if let Some(scale) = crate::admission::scale_of(res, obj) {
+        return scale;
+    }
     let m = &obj["metadata"];
     let selector = obj["spec"]
         .get("selector")
@@ -478,7 +448,13 @@ pub async fn list_objects(
     a: &Addressed,
     req: &ListRequest,
 ) -> Result<ListResult, ApiError> {
-    list_core(state, a, req, keep_object).await
+    let mut result = list_core(state, a, req, keep_object).await?;
+    if crate::admission::transforms_reads(&a.res) {
+        for item in &mut result.items {
+            crate::admission::read_form(&a.res, item);
+        }
+    }
+    Ok(result)
 }
 
 /// Reads a list as the stored JSON bytes of each item (no parse beyond what filtering needs).
@@ -651,7 +627,7 @@ pub async fn list(
     raw: bool,
 ) -> Result<Reply, ApiError> {
     let req = ListRequest::from_query(a, query)?;
-    if raw {
+    if raw && !crate::admission::transforms_reads(&a.res) {
         let result = list_raw(state, a, &req).await?;
         return Ok(Reply::raw(raw_list_body(&a.res, result)));
     }
@@ -725,19 +701,19 @@ async fn write_update(
         let (_, name) = namespace_and_name(&old);
         return Err(ApiError::conflict_modified(&res.group, &res.plural, &name));
     }
-    check_fields(
+    crate::admission::check_fields(
         res,
         &mut new,
         FieldValidation::from_query(query)?,
         &mut warnings,
     )?;
     meta::prepare_update(res, &mut new, &old, scope);
-    defaults::apply_defaults(&res.group, &res.kind, &mut new);
+    crate::admission::apply_defaults(res, &mut new);
     if res.kind == "Namespace" && res.group.is_empty() && scope == WriteScope::Main {
         // spec.finalizers only change through /finalize
         new["spec"] = old.get("spec").cloned().unwrap_or(json!({}));
     }
-    let errors = validation::validate_update(&res.group, &res.kind, &new, &old, res.namespaced);
+    let errors = crate::admission::validate_update(res, &new, &old);
     if !errors.is_empty() {
         return Err(invalid(res, &new, &errors));
     }
@@ -865,7 +841,7 @@ async fn write_scale(
         ));
     }
     let mut new = old.clone();
-    new["spec"]["replicas"] = json!(replicas);
+    crate::admission::set_replicas(&a.res, &mut new, replicas);
     let main = Addressed {
         res: a.res.clone(),
         namespace: a.namespace.clone(),
@@ -888,6 +864,7 @@ pub async fn patch(
     patch_body: Value,
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
+    crate::admission::check_patch_type(res, patch_type)?;
     let definition = if a.subresource == Some(Subresource::Scale) {
         "io.k8s.api.autoscaling.v1.Scale".to_string()
     } else {
@@ -1061,7 +1038,7 @@ async fn delete_once(
         e.kind = Some("namespaces".into());
         return Err(e);
     }
-    let pending = !meta::finalizers(&old).is_empty() || is_namespace;
+    let pending = !meta::finalizers(&old).is_empty() || is_namespace || crate::crd::is_crd(res);
     if pending {
         let mut marked = old.clone();
         if meta::meta_str(&marked, "deletionTimestamp").is_none() {
@@ -1071,6 +1048,7 @@ async fn delete_once(
             if is_namespace {
                 marked["status"]["phase"] = json!("Terminating");
             }
+            crate::crd::mark_deleting(res, &mut marked);
             if !opts.dry_run {
                 state.objects.update(res, &mut marked, old_rev).await?;
             }

@@ -6,6 +6,16 @@ use warren_apimachinery::table::{IncludeObject, table_for};
 
 /// A `meta.k8s.io/v1` Table of `objects`, with list metadata when it answers a list.
 pub fn table(res: &Resource, objects: Vec<Value>, list_meta: Option<Value>) -> Value {
+    if let Some(info) = res.custom.as_deref() {
+        let mut t = warren_apimachinery::crd::table(
+            info,
+            &objects,
+            IncludeObject::Metadata,
+            chrono::Utc::now(),
+        );
+        t["metadata"] = list_meta.unwrap_or_else(|| json!({}));
+        return t;
+    }
     let mut t = table_for(
         &res.group,
         &res.kind,

@@ -99,7 +99,10 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn line(&mut self, event_type: &str, object: Value) -> Bytes {
+    fn line(&mut self, event_type: &str, mut object: Value) -> Bytes {
+        if event_type != "BOOKMARK" && event_type != "ERROR" {
+            crate::admission::read_form(&self.res, &mut object);
+        }
         let object = match self.representation {
             Representation::Table if event_type != "BOOKMARK" && event_type != "ERROR" => {
                 let mut table = crate::tables::table(&self.res, vec![object], None);
