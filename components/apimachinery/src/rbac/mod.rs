@@ -421,9 +421,42 @@ impl Binding {
     }
 
     pub fn applies_to(&self, user: &UserInfo) -> bool {
+        self.matching_subject(user).is_some()
+    }
+
+    /// The first subject that names `user`.
+    pub fn matching_subject(&self, user: &UserInfo) -> Option<&Subject> {
         self.subjects
             .iter()
-            .any(|s| s.applies_to(user, &self.namespace))
+            .find(|s| s.applies_to(user, &self.namespace))
+    }
+
+    /// kube's binding describer: `ClusterRoleBinding "b" of ClusterRole "r" to Group "g"`,
+    /// `RoleBinding "b/ns" of Role "r" to ServiceAccount "sa/ns"`.
+    pub fn describe(&self, subject: &Subject) -> String {
+        let who = match subject.kind.as_str() {
+            "ServiceAccount" => {
+                let ns = if subject.namespace.is_empty() {
+                    &self.namespace
+                } else {
+                    &subject.namespace
+                };
+                go_quote(&format!("{}/{ns}", subject.name))
+            }
+            _ => go_quote(&subject.name),
+        };
+        let (kind, name) = if self.namespace.is_empty() {
+            ("ClusterRoleBinding", self.name.clone())
+        } else {
+            ("RoleBinding", format!("{}/{}", self.name, self.namespace))
+        };
+        format!(
+            "{kind} {} of {} {} to {} {who}",
+            go_quote(&name),
+            self.role_kind,
+            go_quote(&self.role_name),
+            subject.kind
+        )
     }
 }
 
@@ -504,8 +537,8 @@ impl Policy {
         self.authorize(user, attrs).0
     }
 
-    /// Whether RBAC allows the request, and when not, kube's reason (`RBAC: …` naming the
-    /// bindings whose roles are missing; empty otherwise).
+    /// Whether RBAC allows the request, with kube's reason: the binding that allowed it, or
+    /// the bindings whose roles are missing (empty when nothing matched).
     pub fn authorize(&self, user: &UserInfo, attrs: &Attributes) -> (bool, String) {
         let namespace = attrs
             .resource
@@ -514,12 +547,12 @@ impl Policy {
             .unwrap_or("");
         let mut errors = Vec::new();
         for b in self.bindings_for(namespace) {
-            if !b.applies_to(user) {
+            let Some(subject) = b.matching_subject(user) else {
                 continue;
-            }
+            };
             match self.binding_rules(b) {
                 Some(rules) if rules.iter().any(|r| r.allows(attrs)) => {
-                    return (true, String::new());
+                    return (true, format!("RBAC: allowed by {}", b.describe(subject)));
                 }
                 Some(_) => {}
                 None => errors.push(missing_role(b)),

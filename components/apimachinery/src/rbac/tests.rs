@@ -188,6 +188,15 @@ fn bindings_and_subjects() {
     assert!(!p.allows(&user, &res("list", "", "pods", "", "kube-system", "")));
     assert!(p.allows(&user, &res("list", "apps", "deployments", "", "other", "")));
     assert!(!p.allows(&user, &res("list", "", "pods", "", "", "")));
+    assert_eq!(
+        p.authorize(&user, &list_pods).1,
+        r#"RBAC: allowed by RoleBinding "rb/default" of Role "pod-reader" to ServiceAccount "sa/default""#
+    );
+    assert_eq!(
+        p.authorize(&user, &res("get", "apps", "deployments", "", "other", "d"))
+            .1,
+        r#"RBAC: allowed by RoleBinding "rb/other" of ClusterRole "view" to ServiceAccount "sa/default""#
+    );
     let other = UserInfo::new("system:serviceaccount:other:sa", &["system:authenticated"]);
     assert!(!p.allows(&other, &res("list", "apps", "deployments", "", "other", "")));
     // a binding to a missing role gives kube's reason

@@ -561,3 +561,140 @@ pub fn discovery_document(state: &AppState, path: &str) -> Option<(Value, &'stat
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::parse_path;
+
+    fn attrs(method: Method, uri: &str) -> Attributes {
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let target = parse_path(path);
+        request_attributes(&method, path, &target, &Query::parse(Some(query)))
+    }
+
+    fn res(a: &Attributes) -> (String, String, String, String, String, String) {
+        let r = a.resource.clone().expect("resource request");
+        (
+            a.verb.clone(),
+            r.api_group,
+            r.resource,
+            r.subresource,
+            r.namespace,
+            r.name,
+        )
+    }
+
+    fn t(
+        v: &str,
+        g: &str,
+        r: &str,
+        s: &str,
+        ns: &str,
+        n: &str,
+    ) -> (String, String, String, String, String, String) {
+        (v.into(), g.into(), r.into(), s.into(), ns.into(), n.into())
+    }
+
+    #[test]
+    fn request_attributes_as_kube() {
+        assert_eq!(
+            res(&attrs(Method::GET, "/api/v1/namespaces/d/pods")),
+            t("list", "", "pods", "", "d", "")
+        );
+        assert_eq!(
+            res(&attrs(Method::GET, "/api/v1/namespaces/d/pods?watch=true")),
+            t("watch", "", "pods", "", "d", "")
+        );
+        assert_eq!(
+            res(&attrs(Method::GET, "/api/v1/watch/namespaces/d/pods")),
+            t("watch", "", "pods", "", "d", "")
+        );
+        assert_eq!(
+            res(&attrs(
+                Method::GET,
+                "/api/v1/namespaces/d/pods?fieldSelector=metadata.name%3Dp"
+            )),
+            t("list", "", "pods", "", "d", "p")
+        );
+        assert_eq!(
+            res(&attrs(Method::GET, "/api/v1/namespaces/d/pods/p/log")),
+            t("get", "", "pods", "log", "d", "p")
+        );
+        assert_eq!(
+            res(&attrs(
+                Method::POST,
+                "/api/v1/namespaces/d/serviceaccounts/sa/token"
+            )),
+            t("create", "", "serviceaccounts", "token", "d", "sa")
+        );
+        assert_eq!(
+            res(&attrs(
+                Method::PUT,
+                "/apis/apps/v1/namespaces/d/deployments/w/scale"
+            )),
+            t("update", "apps", "deployments", "scale", "d", "w")
+        );
+        assert_eq!(
+            res(&attrs(
+                Method::PATCH,
+                "/apis/apps/v1/namespaces/d/deployments/w"
+            )),
+            t("patch", "apps", "deployments", "", "d", "w")
+        );
+        assert_eq!(
+            res(&attrs(Method::DELETE, "/api/v1/namespaces/d/configmaps")),
+            t("deletecollection", "", "configmaps", "", "d", "")
+        );
+        assert_eq!(
+            res(&attrs(Method::DELETE, "/api/v1/namespaces/d/configmaps/c")),
+            t("delete", "", "configmaps", "", "d", "c")
+        );
+        // A namespace is addressed inside itself.
+        assert_eq!(
+            res(&attrs(Method::GET, "/api/v1/namespaces/team")),
+            t("get", "", "namespaces", "", "team", "team")
+        );
+        assert_eq!(
+            res(&attrs(Method::GET, "/api/v1/namespaces")),
+            t("list", "", "namespaces", "", "", "")
+        );
+        assert_eq!(
+            res(&attrs(Method::GET, "/api/v1/nodes")),
+            t("list", "", "nodes", "", "", "")
+        );
+        let nr = attrs(Method::GET, "/apis/apps");
+        assert!(nr.resource.is_none());
+        assert_eq!((nr.verb.as_str(), nr.path.as_str()), ("get", "/apis/apps"));
+        assert_eq!(attrs(Method::POST, "/healthz").verb, "post");
+    }
+
+    #[test]
+    fn service_account_claims_shape() {
+        let sa = json!({"metadata": {"name": "sa", "uid": "u-sa"}});
+        let pod = json!({"metadata": {"name": "p", "uid": "u-p"}, "spec": {"nodeName": "n1"}});
+        let c = token_claims(
+            DEFAULT_ISSUER,
+            &["api".into()],
+            1000,
+            600,
+            "ns",
+            &sa,
+            Some(("Pod", &pod)),
+        );
+        assert_eq!(c["sub"], "system:serviceaccount:ns:sa");
+        assert_eq!(c["exp"], 1600);
+        assert_eq!(c["nbf"], 1000);
+        assert_eq!(c["aud"], json!(["api"]));
+        assert_eq!(
+            c["kubernetes.io"]["serviceaccount"],
+            json!({"name": "sa", "uid": "u-sa"})
+        );
+        assert_eq!(
+            c["kubernetes.io"]["pod"],
+            json!({"name": "p", "uid": "u-p"})
+        );
+        assert_eq!(c["kubernetes.io"]["node"]["name"], "n1");
+        assert_eq!(c["kubernetes.io"]["namespace"], "ns");
+    }
+}
