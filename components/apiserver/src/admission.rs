@@ -94,12 +94,16 @@ fn custom_errors(res: &Resource, obj: &Value) -> Vec<FieldError> {
     let Some(info) = res.custom.as_deref() else {
         return Vec::new();
     };
+    // kube's order: schema, scale paths, embedded ObjectMeta, list sets and maps
     let mut errs = Vec::new();
     if let Some(schema) = info.schema.as_deref() {
-        errs.extend(structural::validate(schema, obj));
+        errs.extend(structural::validate::validate_value(schema, obj, ""));
     }
     if let Some(scale) = &info.scale {
         errs.extend(crdlib::validate_scale(scale, obj));
+    }
+    if let Some(schema) = info.schema.as_deref() {
+        errs.extend(structural::validate::validate_structure(schema, obj));
     }
     errs
 }

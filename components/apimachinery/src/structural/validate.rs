@@ -20,8 +20,15 @@ const NIL_PATH: &str = "<nil>";
 /// Every error of `obj` against `schema`, in kube's order: schema validation, embedded
 /// resources' ObjectMeta, list sets and maps.
 pub fn validate(schema: &Schema, obj: &Value) -> Vec<FieldError> {
+    let mut errs = validate_value(schema, obj, "");
+    errs.extend(validate_structure(schema, obj));
+    errs
+}
+
+/// The checks kube runs after schema validation (and after a custom resource's scale
+/// checks): ObjectMeta of embedded resources, then list sets and maps.
+pub fn validate_structure(schema: &Schema, obj: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    node(schema, obj, "", &mut errs);
     embedded(schema, obj, "", true, &mut errs);
     list_types(schema, obj, "", &mut errs);
     errs
