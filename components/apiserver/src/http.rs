@@ -332,7 +332,11 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let a = resources::address(&state, &rp)?;
-    let query = Query::parse(req.uri().query());
+    let query = Query::parse(req.uri().query()).with_user_agent(
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     let method = req.method().clone();
     let content_type = req
         .headers()

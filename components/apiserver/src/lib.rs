@@ -13,6 +13,7 @@ mod crd;
 mod discovery;
 mod filter;
 mod http;
+mod managed_fields;
 mod meta;
 mod namespace;
 mod objects;

@@ -104,7 +104,7 @@ fn resource_target(group: &str, version: &str, rest: &[&str]) -> Target {
 /// Query parameters, last value wins (as Go's `url.Values.Get` takes the first; kube clients
 /// never repeat them).
 #[derive(Debug, Default, Clone)]
-pub struct Query(HashMap<String, String>);
+pub struct Query(HashMap<String, String>, Option<String>);
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> Query {
@@ -114,7 +114,18 @@ impl Query {
                 map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
             }
         }
-        Query(map)
+        Query(map, None)
+    }
+
+    /// Records the request's User-Agent (`""` when the header is missing); the server's own
+    /// writes have none.
+    pub fn with_user_agent(mut self, user_agent: Option<&str>) -> Query {
+        self.1 = Some(user_agent.unwrap_or_default().to_string());
+        self
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        self.1.as_deref()
     }
 
     pub fn set(&mut self, key: &str, value: &str) {

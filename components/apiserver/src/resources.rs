@@ -179,7 +179,25 @@ pub async fn create(
     state: &Arc<AppState>,
     a: &Addressed,
     query: &Query,
+    obj: Value,
+) -> Result<Reply, ApiError> {
+    create_tracked(
+        state,
+        a,
+        query,
+        obj,
+        crate::managed_fields::Tracking::Update,
+    )
+    .await
+}
+
+/// Create, recording managedFields as `tracking` says (server-side apply brings its own).
+pub(crate) async fn create_tracked(
+    state: &Arc<AppState>,
+    a: &Addressed,
+    query: &Query,
     mut obj: Value,
+    tracking: crate::managed_fields::Tracking,
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
     let mut warnings = Vec::new();
@@ -210,6 +228,7 @@ pub async fn create(
     meta::prepare_create(res, &mut obj, a.namespace.as_deref());
     reset_status_on_create(res, &mut obj);
     crate::admission::apply_defaults(res, &mut obj);
+    crate::managed_fields::on_create(a, query, &mut obj, tracking)?;
     default_service_account(res, &mut obj);
     let errors = crate::admission::validate_create(res, &obj);
     if !errors.is_empty() {
@@ -680,7 +699,8 @@ pub fn list_body(res: &Resource, result: ListResult) -> Value {
 
 /// The common tail of update and patch: carry over server fields, default, validate, finish
 /// deletion when the last finalizer goes, and write if anything changed.
-async fn write_update(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_update(
     state: &AppState,
     a: &Addressed,
     mut new: Value,
@@ -688,6 +708,7 @@ async fn write_update(
     old_rev: i64,
     query: &Query,
     mut warnings: Vec<String>,
+    tracking: crate::managed_fields::Tracking,
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
     let scope = if a.subresource == Some(Subresource::Status) {
@@ -718,6 +739,7 @@ async fn write_update(
         return Err(invalid(res, &new, &errors));
     }
     crate::auth::admit(state, res, &new, Some(&old))?;
+    crate::managed_fields::on_update(a, query, &old, &mut new, tracking)?;
     if meta::semantically_equal(&new, &old) {
         return Ok(Reply::with_code(200, old, warnings));
     }
@@ -781,7 +803,17 @@ pub async fn update(
         next["spec"]["finalizers"] = new["spec"].get("finalizers").cloned().unwrap_or(json!([]));
         return finalize_namespace(state, a, next, old, old_rev).await;
     }
-    write_update(state, a, new, old, old_rev, query, Vec::new()).await
+    write_update(
+        state,
+        a,
+        new,
+        old,
+        old_rev,
+        query,
+        Vec::new(),
+        crate::managed_fields::Tracking::Update,
+    )
+    .await
 }
 
 async fn finalize_namespace(
@@ -849,7 +881,17 @@ async fn write_scale(
         subresource: None,
         finalize: false,
     };
-    let reply = write_update(state, &main, new, old, old_rev, query, Vec::new()).await?;
+    let reply = write_update(
+        state,
+        &main,
+        new,
+        old,
+        old_rev,
+        query,
+        Vec::new(),
+        crate::managed_fields::Tracking::Scale,
+    )
+    .await?;
     Ok(Reply::ok(scale_of(&a.res, &reply.body)))
 }
 
@@ -865,6 +907,10 @@ pub async fn patch(
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
     crate::admission::check_patch_type(res, patch_type)?;
+    crate::managed_fields::check_patch_options(query, patch_type)?;
+    if patch_type == PatchType::Apply {
+        return crate::managed_fields::apply_patch(state, a, name, query, patch_body).await;
+    }
     let definition = if a.subresource == Some(Subresource::Scale) {
         "io.k8s.api.autoscaling.v1.Scale".to_string()
     } else {
@@ -902,7 +948,17 @@ pub async fn patch(
                 )));
             }
             type_name_check(res, &mut patched)?;
-            write_update(state, a, patched, old, old_rev, query, Vec::new()).await
+            write_update(
+                state,
+                a,
+                patched,
+                old,
+                old_rev,
+                query,
+                Vec::new(),
+                crate::managed_fields::Tracking::Update,
+            )
+            .await
         };
         match result {
             Err(e)

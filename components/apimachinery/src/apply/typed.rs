@@ -25,6 +25,8 @@ use super::go_types::GO_TYPES;
 use crate::patch::{FieldPatchMeta, PatchStrategy, field_patch_meta};
 use crate::schema;
 
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
 /// What the Go types say about one field.
 #[derive(Debug, Default)]
 pub(crate) struct GoField {
@@ -136,6 +138,9 @@ pub struct Ty<'t> {
     go: Option<&'static GoField>,
     /// Strategic-merge tags of that field.
     patch: Option<FieldPatchMeta>,
+    /// The root of a custom resource schema, whose `metadata` is ObjectMeta whatever the
+    /// schema says.
+    custom_root: bool,
 }
 
 fn resolve(s: &Value) -> (&Value, Option<&str>) {
@@ -172,6 +177,7 @@ impl<'t> Ty<'t> {
         Ty {
             raw: Some(s),
             schema: Some(s),
+            custom_root: true,
             ..Ty::default()
         }
     }
@@ -197,11 +203,15 @@ impl<'t> Ty<'t> {
 
     /// Whether `name` is a declared field of this struct.
     pub(crate) fn declares(&self, name: &str) -> bool {
-        self.properties().is_some_and(|p| p.contains_key(name))
+        (self.custom_root && name == "metadata")
+            || self.properties().is_some_and(|p| p.contains_key(name))
     }
 
     /// The type of field (or map key) `name`.
     pub(crate) fn child(&self, name: &str) -> Ty<'t> {
+        if self.custom_root && name == "metadata" {
+            return Ty::builtin(OBJECT_META);
+        }
         let Some(s) = self.schema else {
             return Ty::default();
         };
