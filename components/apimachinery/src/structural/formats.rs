@@ -191,7 +191,7 @@ fn is_isbn13(s: &str) -> bool {
         .enumerate()
         .map(|(i, b)| (b - b'0') as u32 * if i % 2 == 0 { 1 } else { 3 })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn is_credit_card(s: &str) -> bool {
@@ -213,7 +213,7 @@ fn is_credit_card(s: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn is_ssn(s: &str) -> bool {

@@ -152,7 +152,8 @@ fn type_check(
         type_invalid(errs, path, data_format.into(), msg);
         return;
     }
-    if !(contains("number") || contains("integer")) && !format.is_empty() && !scalar_like {
+    let numeric = contains("number") || contains("integer");
+    if !(numeric || format.is_empty() || scalar_like) {
         return;
     }
     if !(contains(sch_type) || float_int || int_float) {
@@ -319,7 +320,7 @@ fn number(s: &Schema, v: &Value, path: &str, errs: &mut Vec<FieldError>) {
             let ok = match as_int {
                 Some(i) if m.fract() == 0.0 => i % (m as i64).max(1) == 0,
                 _ => {
-                    let mult = if m < 1.0 { data / m } else { data / m };
+                    let mult = data / m;
                     (mult - mult.round()).abs() < 1e-9
                 }
             };
@@ -550,20 +551,17 @@ fn embedded_meta(map: &Map<String, Value>, path: &str, errs: &mut Vec<FieldError
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
     if api_version.is_empty() {
         errs.push(FieldError::required(at("apiVersion"), "must not be empty"));
-    } else if let Some((group, version)) = api_version.split_once('/') {
-        if version.contains('/') || group.is_empty() || version.is_empty() {
-            errs.push(FieldError::invalid(
-                at("apiVersion"),
-                api_version.into(),
-                "must be of the format <group>/<version> or <version>",
-            ));
-        } else if !names::dns1123_subdomain(group).is_empty() {
-            errs.push(FieldError::invalid(
-                at("apiVersion"),
-                api_version.into(),
-                "must be of the format <group>/<version> or <version>",
-            ));
-        }
+    } else if let Some((group, version)) = api_version.split_once('/')
+        && (version.contains('/')
+            || group.is_empty()
+            || version.is_empty()
+            || !names::dns1123_subdomain(group).is_empty())
+    {
+        errs.push(FieldError::invalid(
+            at("apiVersion"),
+            api_version.into(),
+            "must be of the format <group>/<version> or <version>",
+        ));
     }
     if kind.is_empty() {
         errs.push(FieldError::required(at("kind"), "must not be empty"));
