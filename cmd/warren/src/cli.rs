@@ -63,6 +63,10 @@ pub struct ServeArgs {
     #[arg(long, value_delimiter = ',')]
     pub api_audiences: Vec<String>,
 
+    /// Do not run the built-in controllers (a bare API, for tests).
+    #[arg(long, env = "WARREN_DISABLE_CONTROLLERS")]
+    pub disable_controllers: bool,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info,warren_apiserver=debug`.
     #[arg(long, default_value = "info", env = "WARREN_LOG")]
     pub log: String,

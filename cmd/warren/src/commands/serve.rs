@@ -57,17 +57,36 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 api_audiences: args.api_audiences.clone(),
             },
         };
+        let (kubeconfig_tx, kubeconfig_rx) = tokio::sync::oneshot::channel();
+        if !args.disable_controllers {
+            tokio::spawn(start_controllers(kubeconfig_rx));
+        }
         warren_apiserver::run(config, shutdown_signal(), |started| {
             eprintln!(
                 "warren: virtual cluster API on https://{} — kubeconfig: {}",
                 started.local_addr,
                 started.kubeconfig.display()
             );
+            let _ = kubeconfig_tx.send(started.kubeconfig.clone());
             crate::commands::serve::notify_ready();
         })
         .await
         .context("syncer")
     })
+}
+
+/// Once the API serves, the built-in controllers run against it through the written kubeconfig.
+async fn start_controllers(kubeconfig: tokio::sync::oneshot::Receiver<std::path::PathBuf>) {
+    let Ok(path) = kubeconfig.await else { return };
+    match warren_controllers::client_from_kubeconfig(&path).await {
+        Ok((client, ca)) => {
+            let _ = warren_controllers::Controllers::new(client)
+                .root_ca(ca)
+                .start(std::future::pending())
+                .await;
+        }
+        Err(e) => tracing::error!(error = %e, "controllers not started"),
+    }
 }
 
 async fn shutdown_signal() {

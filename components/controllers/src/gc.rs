@@ -1,0 +1,5 @@
+//! The garbage collector.
+
+use crate::Context;
+
+pub async fn run(_ctx: Context) {}

@@ -1,0 +1,166 @@
+//! Built-in controllers (the ones kube-controller-manager runs), in-process, talking to the
+//! virtual cluster's API through a `kube::Client` like any other client.
+//!
+//! Each controller is a watcher-driven reconcile loop: informers ([`informer`]) keep a local
+//! cache of the objects it reads and push keys onto a de-duplicating work queue
+//! ([`queue::Queue`]); one worker pops keys and reconciles them against the cache, re-queueing
+//! with a delay on errors or when something is due later (minReadySeconds, progress
+//! deadlines). Controllers:
+//!
+//! - `serviceaccount` / `root-ca`: the `default` ServiceAccount and the `kube-root-ca.crt`
+//!   ConfigMap in every namespace ([`serviceaccount`]);
+//! - `replicaset` and `replicationcontroller` (one implementation, [`replicaset`]);
+//! - `deployment` ([`deployment`], pure rollout arithmetic in [`deployment::util`]);
+//! - `garbagecollector` over every served resource found through discovery ([`gc`]).
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod deployment;
+pub mod events;
+pub mod gc;
+pub mod informer;
+pub mod queue;
+pub mod replicaset;
+pub mod selector;
+pub mod serviceaccount;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine;
+use kube::Client;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use tokio::task::JoinHandle;
+
+pub use clock::{Clock, SystemClock};
+
+/// Errors of the controllers.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("kubeconfig {path}: {message}")]
+    Kubeconfig { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether an API error is a Status with this code.
+pub(crate) fn is_status(e: &kube::Error, code: u16) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == code)
+}
+
+/// Every controller this crate runs, by kube-controller-manager's name.
+pub const ALL: &[&str] = &[
+    "serviceaccount",
+    "root-ca-cert-publisher",
+    "replicaset",
+    "replicationcontroller",
+    "deployment",
+    "garbagecollector",
+];
+
+/// Shared by every controller.
+#[derive(Clone)]
+pub struct Context {
+    pub client: Client,
+    pub clock: Arc<dyn Clock>,
+    /// PEM of the cluster CA, published as `kube-root-ca.crt`.
+    pub root_ca: Option<String>,
+}
+
+/// The set of built-in controllers to run.
+pub struct Controllers {
+    ctx: Context,
+    disabled: HashSet<String>,
+}
+
+impl Controllers {
+    pub fn new(client: Client) -> Controllers {
+        Controllers {
+            ctx: Context {
+                client,
+                clock: Arc::new(SystemClock),
+                root_ca: None,
+            },
+            disabled: HashSet::new(),
+        }
+    }
+
+    /// The cluster CA (PEM) to publish in every namespace.
+    pub fn root_ca(mut self, pem: Option<String>) -> Controllers {
+        self.ctx.root_ca = pem;
+        self
+    }
+
+    /// A different clock (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Controllers {
+        self.ctx.clock = clock;
+        self
+    }
+
+    /// Do not run the named controller (one of [`ALL`]).
+    pub fn disable(mut self, name: &str) -> Controllers {
+        self.disabled.insert(name.to_string());
+        self
+    }
+
+    /// Starts every enabled controller; the handle finishes when `shutdown` completes.
+    pub fn start(self, shutdown: impl Future<Output = ()> + Send + 'static) -> JoinHandle<()> {
+        let mut tasks = tokio::task::JoinSet::new();
+        let on = |n: &str| !self.disabled.contains(n);
+        if on("serviceaccount") || on("root-ca-cert-publisher") {
+            let ctx = self.ctx.clone();
+            let (sa, ca) = (on("serviceaccount"), on("root-ca-cert-publisher"));
+            tasks.spawn(async move { serviceaccount::run(ctx, sa, ca).await });
+        }
+        if on("replicaset") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { replicaset::run::<replicaset::RsKind>(ctx).await });
+        }
+        if on("replicationcontroller") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { replicaset::run::<replicaset::RcKind>(ctx).await });
+        }
+        if on("deployment") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { deployment::run(ctx).await });
+        }
+        if on("garbagecollector") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { gc::run(ctx).await });
+        }
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = async { while tasks.join_next().await.is_some() {} } => {}
+            }
+            tracing::info!("controllers stopped");
+        })
+    }
+}
+
+/// A client and the cluster CA (PEM) from a kubeconfig file (the one `warren serve` writes).
+pub async fn client_from_kubeconfig(path: &Path) -> Result<(Client, Option<String>)> {
+    let err = |message: String| Error::Kubeconfig {
+        path: path.display().to_string(),
+        message,
+    };
+    let kc = Kubeconfig::read_from(path).map_err(|e| err(e.to_string()))?;
+    let ca = kc
+        .clusters
+        .first()
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.certificate_authority_data.clone())
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let client = Client::try_from(config)?;
+    Ok((client, ca))
+}
