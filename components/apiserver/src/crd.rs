@@ -528,3 +528,177 @@ async fn delete_stored_objects(state: &Arc<AppState>, res: &Arc<Resource>) -> Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openapi::OpenApiCache;
+    use crate::state::Catalog;
+
+    fn widgets(generation: i64, description: &str) -> Value {
+        json!({
+            "metadata": {"name": "widgets.example.com", "uid": "u1", "generation": generation},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget",
+                          "listKind": "WidgetList", "shortNames": ["wd"], "categories": ["all"]},
+                "versions": [
+                    {"name": "v1beta1", "served": true, "storage": false,
+                     "schema": {"openAPIV3Schema": {"type": "object"}}},
+                    {"name": "v1", "served": true, "storage": true,
+                     "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"}},
+                     "schema": {"openAPIV3Schema": {"type": "object", "description": description,
+                        "properties": {"spec": {"type": "object", "properties": {"replicas": {"type": "integer"}}}}}}},
+                ],
+            },
+        })
+    }
+
+    fn hash_of(index: &Value, path: &str) -> Option<String> {
+        index["paths"][path]["serverRelativeURL"]
+            .as_str()
+            .map(str::to_string)
+    }
+
+    #[test]
+    fn catalog_discovery_and_openapi_follow_crds() {
+        let c = Catalog::default();
+        let cache = OpenApiCache::default();
+        let index = cache.v3_index(&c);
+        assert!(hash_of(&index, "apis/example.com/v1").is_none());
+        let core_hash = hash_of(&index, "api/v1").expect("core");
+        let g0 = c.generation();
+
+        c.set_custom(
+            "widgets.example.com",
+            crdlib::resources_from_crd(&widgets(1, "A widget.")),
+        );
+        assert!(c.generation() > g0);
+        let g1 = c.generation();
+        // the same CRD again (a status write): nothing changes
+        c.set_custom(
+            "widgets.example.com",
+            crdlib::resources_from_crd(&widgets(1, "A widget.")),
+        );
+        assert_eq!(c.generation(), g1);
+        assert!(c.find("example.com", "v1", "widgets").is_some());
+        assert_eq!(
+            c.groups().last(),
+            Some(&(
+                "example.com".to_string(),
+                vec!["v1".into(), "v1beta1".into()]
+            ))
+        );
+
+        // legacy and aggregated discovery
+        let list = crate::discovery::resource_list(&c, "example.com", "v1").expect("v1");
+        let names: Vec<&str> = list["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert_eq!(names, ["widgets", "widgets/status", "widgets/scale"]);
+        assert_eq!(list["resources"][0]["shortNames"], json!(["wd"]));
+        assert_eq!(list["resources"][0]["categories"], json!(["all"]));
+        let group = crate::discovery::group(&c, "example.com").expect("group");
+        assert_eq!(group["preferredVersion"]["version"], "v1");
+        let agg = crate::discovery::aggregated(&c, false);
+        let ours = agg["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|g| g["metadata"]["name"] == "example.com")
+            .expect("example.com");
+        assert_eq!(ours["versions"][0]["version"], "v1");
+        assert_eq!(
+            ours["versions"][0]["resources"][0]["shortNames"],
+            json!(["wd"])
+        );
+
+        // OpenAPI v3: the custom definition, no strategic merge patches
+        let index = cache.v3_index(&c);
+        let first = hash_of(&index, "apis/example.com/v1").expect("served");
+        assert_eq!(
+            hash_of(&index, "api/v1").as_deref(),
+            Some(core_hash.as_str())
+        );
+        let doc = cache.v3_document(&c, "apis/example.com/v1").expect("doc");
+        let doc: Value = serde_json::from_slice(&doc.body).expect("json");
+        let def = &doc["components"]["schemas"]["com.example.v1.Widget"];
+        assert_eq!(def["description"], "A widget.");
+        assert_eq!(def["x-kubernetes-group-version-kind"][0]["kind"], "Widget");
+        assert!(
+            doc["components"]["schemas"]
+                .get("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+                .is_some()
+        );
+        let patch = &doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"]
+            ["requestBody"]["content"];
+        assert!(patch.get("application/merge-patch+json").is_some());
+        assert!(
+            patch
+                .get("application/strategic-merge-patch+json")
+                .is_none()
+        );
+        // v2, JSON and protobuf
+        let v2: Value = serde_json::from_slice(&cache.v2(&c).body).expect("v2");
+        assert!(
+            v2["definitions"]
+                .get("com.example.v1beta1.WidgetList")
+                .is_some()
+        );
+        assert!(!cache.v2_protobuf(&c).body.is_empty());
+
+        // a schema change moves the hash of that group-version only
+        c.set_custom(
+            "widgets.example.com",
+            crdlib::resources_from_crd(&widgets(2, "A changed widget.")),
+        );
+        let index = cache.v3_index(&c);
+        let second = hash_of(&index, "apis/example.com/v1").expect("served");
+        assert_ne!(first, second);
+        assert_eq!(hash_of(&index, "api/v1"), Some(core_hash));
+        let v2: Value = serde_json::from_slice(&cache.v2(&c).body).expect("v2");
+        assert_eq!(
+            v2["definitions"]["com.example.v1.Widget"]["description"],
+            "A changed widget."
+        );
+
+        // and removal takes it all away
+        c.set_custom("widgets.example.com", Vec::new());
+        assert!(c.find("example.com", "v1", "widgets").is_none());
+        assert!(hash_of(&cache.v3_index(&c), "apis/example.com/v1").is_none());
+        assert!(crate::discovery::group(&c, "example.com").is_none());
+    }
+
+    #[test]
+    fn deleting_a_crd_marks_it_for_cleanup() {
+        let crd_res = warren_apimachinery::registry::find_builtin(
+            crdlib::GROUP,
+            "v1",
+            "customresourcedefinitions",
+        )
+        .expect("crd resource");
+        assert!(is_crd(crd_res));
+        let mut crd = widgets(1, "w");
+        mark_deleting(crd_res, &mut crd);
+        mark_deleting(crd_res, &mut crd);
+        assert_eq!(crd["metadata"]["finalizers"], json!([CLEANUP_FINALIZER]));
+        assert_eq!(crdlib::condition_status(&crd, "Terminating"), Some("True"));
+        let pods = warren_apimachinery::registry::find_builtin("", "v1", "pods").expect("pods");
+        let mut pod = json!({"metadata": {"name": "p"}});
+        mark_deleting(pods, &mut pod);
+        assert!(pod["metadata"].get("finalizers").is_none());
+        let (names, kinds) = claimed(&widgets(1, "w"), false);
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["wd", "widget", "widgets"]
+        );
+        assert_eq!(
+            kinds.into_iter().collect::<Vec<_>>(),
+            ["Widget", "WidgetList"]
+        );
+    }
+}

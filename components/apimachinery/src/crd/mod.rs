@@ -50,9 +50,10 @@ pub struct ScalePaths {
 pub struct CustomInfo {
     /// `metadata.name` of the CRD (`widgets.example.com`).
     pub crd_name: String,
-    /// uid and resourceVersion of the CRD this was built from (identity for equality).
+    /// uid and generation of the CRD this was built from (identity for equality: status
+    /// writes leave them alone, spec changes move the generation).
     pub crd_uid: String,
-    pub crd_revision: String,
+    pub crd_generation: i64,
     pub storage_version: String,
     /// Every served version, highest priority first.
     pub served_versions: Vec<String>,
@@ -73,7 +74,7 @@ pub struct CustomInfo {
 impl PartialEq for CustomInfo {
     fn eq(&self, other: &Self) -> bool {
         self.crd_uid == other.crd_uid
-            && self.crd_revision == other.crd_revision
+            && self.crd_generation == other.crd_generation
             && self.served_versions == other.served_versions
     }
 }
@@ -246,7 +247,7 @@ pub fn resources_from_crd(crd: &Value) -> Vec<Resource> {
             let info = CustomInfo {
                 crd_name: meta["name"].as_str().unwrap_or("").to_string(),
                 crd_uid: meta["uid"].as_str().unwrap_or("").to_string(),
-                crd_revision: meta["resourceVersion"].as_str().unwrap_or("").to_string(),
+                crd_generation: meta["generation"].as_i64().unwrap_or(0),
                 storage_version: storage.clone(),
                 served_versions: served.clone(),
                 schema,
