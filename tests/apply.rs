@@ -557,3 +557,62 @@ async fn kube_rs_patch_apply_round_trip() {
         other => panic!("expected a 422, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn kube_rs_apply_to_scale() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let w = Warren::start();
+    let client = client(&w).await;
+    let api: Api<Deployment> = Api::namespaced(client, "default");
+    let dep: Deployment =
+        serde_json::from_value(deployment("web", 1, json!({"app": "web"}), "nginx:1.25"))
+            .expect("deployment");
+    api.patch("web", &PatchParams::apply("owner"), &Patch::Apply(&dep))
+        .await
+        .expect("apply deployment");
+    let scale = json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
+        "metadata": {"name": "web"}, "spec": {"replicas": 4}});
+    // the deployment's applier owns replicas: a conflict as the Scale object sees it
+    let err = api
+        .patch_scale("web", &PatchParams::apply("hpa"), &Patch::Apply(&scale))
+        .await
+        .expect_err("conflict");
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 409, "{s:?}");
+            assert_eq!(
+                s.message,
+                "Apply failed with 1 conflict: conflict with \"owner\": .spec.replicas"
+            );
+        }
+        other => panic!("expected a 409, got {other:?}"),
+    }
+    let scaled = api
+        .patch_scale(
+            "web",
+            &PatchParams::apply("hpa").force(),
+            &Patch::Apply(&scale),
+        )
+        .await
+        .expect("forced scale apply");
+    assert_eq!(scaled.spec.and_then(|s| s.replicas), Some(4));
+    let got = api.get("web").await.expect("get");
+    assert_eq!(got.spec.as_ref().and_then(|s| s.replicas), Some(4));
+    let entries: Vec<(String, String, String)> = got
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|e| {
+            (
+                e.manager.clone().unwrap_or_default(),
+                e.operation.clone().unwrap_or_default(),
+                e.subresource.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [owner("hpa", "Apply", "scale"), owner("owner", "Apply", "")]
+    );
+}

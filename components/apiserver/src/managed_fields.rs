@@ -298,12 +298,6 @@ pub async fn apply_patch(
     body: Value,
 ) -> Result<Reply, ApiError> {
     let res = &a.res;
-    if a.subresource == Some(Subresource::Scale) {
-        return Err(ApiError::new(
-            Reason::UnsupportedMediaType,
-            "server-side apply to the scale subresource is not supported by this server; patch it with application/merge-patch+json",
-        ));
-    }
     let force = query.flag("force")?;
     query.dry_run()?;
     let mut config = body;
@@ -312,6 +306,9 @@ pub async fn apply_patch(
             "error decoding YAML: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
             json_kind(&config)
         )));
+    }
+    if a.subresource == Some(Subresource::Scale) {
+        return apply_scale(state, a, name, query, &config, force).await;
     }
     let mut warnings = Vec::new();
     crate::admission::check_fields(
@@ -415,8 +412,207 @@ pub async fn apply_patch(
     }
 }
 
+/// An apply to the scale subresource: the Scale's `spec.replicas` applied to the parent's
+/// replicas field by a `scale` manager, with conflicts named as on the Scale object.
+async fn apply_scale(
+    state: &Arc<AppState>,
+    a: &Addressed,
+    name: &str,
+    query: &Query,
+    config: &Value,
+    force: bool,
+) -> Result<Reply, ApiError> {
+    let res = &a.res;
+    let s = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("");
+    if s("apiVersion") != "autoscaling/v1" || s("kind") != "Scale" {
+        let (group, version) = s("apiVersion")
+            .split_once('/')
+            .unwrap_or(("", s("apiVersion")));
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {group}/{version}, Kind={}",
+            s("kind")
+        )));
+    }
+    if config
+        .get("metadata")
+        .and_then(|m| m.get("managedFields"))
+        .is_some_and(|v| !v.is_null())
+    {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
+    let config_name = meta::meta_str(config, "name").unwrap_or("");
+    if config_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({config_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let replicas = config.pointer("/spec/replicas").and_then(Value::as_i64);
+    if let Some(r) = replicas.filter(|r| *r < 0) {
+        return Err(ApiError::invalid(
+            "autoscaling",
+            "Scale",
+            name,
+            &[FieldError::invalid(
+                "spec.replicas",
+                Value::from(r),
+                "must be greater than or equal to 0",
+            )],
+        ));
+    }
+    let mut parent_config = serde_json::json!({
+        "apiVersion": res.api_version(),
+        "kind": res.kind,
+        "metadata": {"name": name},
+    });
+    if let Some(r) = replicas {
+        crate::admission::set_replicas(res, &mut parent_config, r);
+    }
+    let manager = query.get("fieldManager").unwrap_or("").to_string();
+    let api_version = res.api_version();
+    let main = Addressed {
+        res: a.res.clone(),
+        namespace: a.namespace.clone(),
+        name: a.name.clone(),
+        subresource: None,
+        finalize: false,
+    };
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let now = meta::now_rfc3339();
+        let req = Request {
+            ty: type_of(res),
+            api_version: &api_version,
+            kind: &res.kind,
+            subresource: Subresource::Scale.name(),
+            manager: &manager,
+            now: &now,
+            reset: reset_of(res, ""),
+        };
+        let (old, old_rev) = state.objects.get(res, a.namespace.as_deref(), name).await?;
+        let applied = engine::apply(&req, Some(&old), &parent_config, force)
+            .map_err(|e| scale_view(e).to_api_error())?;
+        let mut obj = applied.object;
+        let managed = take_managed_fields(&mut obj);
+        crate::admission::apply_defaults(res, &mut obj);
+        let result = resources::write_update(
+            state,
+            &main,
+            obj,
+            old,
+            old_rev,
+            query,
+            Vec::new(),
+            Tracking::Applied(managed),
+        )
+        .await;
+        match result {
+            Err(e) if attempts < 5 && e.reason == Reason::Conflict && e.causes.is_empty() => {
+                continue;
+            }
+            Err(e) => return Err(e),
+            Ok(reply) => return Ok(Reply::ok(resources::scale_of(res, &reply.body))),
+        }
+    }
+}
+
+/// Conflicts as the Scale object sees them: on `.spec.replicas`, updaters at autoscaling/v1.
+fn scale_view(e: engine::ApplyError) -> engine::ApplyError {
+    let engine::ApplyError::Conflicts(conflicts) = e else {
+        return e;
+    };
+    let mut out: Vec<engine::Conflict> = Vec::new();
+    for mut c in conflicts {
+        c.path = vec![
+            engine::PathElement::field("spec"),
+            engine::PathElement::field("replicas"),
+        ];
+        if c.manager.operation == engine::Operation::Update {
+            c.manager.api_version = "autoscaling/v1".into();
+        }
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    engine::ApplyError::Conflicts(out)
+}
+
 fn take_managed_fields(obj: &mut Value) -> Option<Value> {
     obj.get_mut("metadata")
         .and_then(Value::as_object_mut)
         .and_then(|m| m.remove("managedFields"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use warren_apimachinery::registry::find_builtin;
+
+    #[test]
+    fn field_manager_comes_from_the_query_then_the_user_agent() {
+        let q = Query::parse(Some("fieldManager=mine")).with_user_agent(Some("kubectl/v1.32.2"));
+        assert_eq!(field_manager(&q), "mine");
+        let q = Query::parse(None).with_user_agent(Some("kubectl/v1.32.2 (linux/amd64)"));
+        assert_eq!(field_manager(&q), "kubectl");
+        assert_eq!(field_manager(&Query::parse(None).with_user_agent(None)), "");
+        assert_eq!(field_manager(&Query::default()), "kube-apiserver");
+    }
+
+    #[test]
+    fn patch_options_follow_kube() {
+        let e = check_patch_options(&Query::parse(None), PatchType::Apply).expect_err("manager");
+        assert_eq!(e.code(), 422);
+        assert_eq!(
+            e.message,
+            r#"PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch"#
+        );
+        let e = check_patch_options(&Query::parse(Some("force=true")), PatchType::Merge)
+            .expect_err("force");
+        assert_eq!(
+            e.message,
+            r#"PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch"#
+        );
+        let long = format!("fieldManager={}", "m".repeat(129));
+        let e = check_patch_options(&Query::parse(Some(&long)), PatchType::Apply)
+            .expect_err("too long");
+        assert_eq!(
+            e.message,
+            r#"PatchOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than 128 bytes"#
+        );
+        assert!(
+            check_patch_options(
+                &Query::parse(Some("fieldManager=m&force=true")),
+                PatchType::Apply
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn server_set_create_fields_are_not_the_creators() {
+        let pod = find_builtin("", "v1", "pods").expect("pods");
+        let mut p = json!({"spec": {"priority": 0, "preemptionPolicy": "PreemptLowerPriority",
+        "tolerations": [
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+        ]}});
+        untracked_on_create(pod, &mut p);
+        assert_eq!(p, json!({"spec": {}}));
+        let mut mine = json!({"spec": {"tolerations": [{"key": "gpu", "operator": "Exists"}]}});
+        untracked_on_create(pod, &mut mine);
+        assert_eq!(mine["spec"]["tolerations"][0]["key"], "gpu");
+        let ns = find_builtin("", "v1", "namespaces").expect("namespaces");
+        let mut n = json!({"spec": {"finalizers": ["kubernetes"]}});
+        untracked_on_create(ns, &mut n);
+        assert_eq!(n, json!({"spec": {}}));
+        let job = find_builtin("batch", "v1", "jobs").expect("jobs");
+        let mut j = json!({"spec": {"selector": {"matchLabels": {"controller-uid": "u"}},
+            "template": {"metadata": {"labels": {"controller-uid": "u", "job-name": "j", "app": "x"}}}}});
+        untracked_on_create(job, &mut j);
+        assert_eq!(
+            j,
+            json!({"spec": {"template": {"metadata": {"labels": {"app": "x"}}}}})
+        );
+    }
 }

@@ -292,7 +292,7 @@ pub async fn get(
 }
 
 /// The autoscaling/v1 Scale view of a scalable object.
-fn scale_of(res: &Resource, obj: &Value) -> Value {
+pub(crate) fn scale_of(res: &Resource, obj: &Value) -> Value {
     if let Some(scale) = crate::admission::scale_of(res, obj) {
         return scale;
     }

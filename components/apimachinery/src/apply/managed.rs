@@ -686,7 +686,7 @@ pub fn apply(
 
     let attempt = |force: bool| apply_once(req, live_obj, &zero, config, managed.clone(), force);
     let (mut object, managed, changed) = match attempt(force) {
-        Err(ApplyError::Conflicts(conflicts)) if req.manager == "kubectl" => {
+        Err(ApplyError::Conflicts(conflicts)) if kubectl_last_applied(req) => {
             match allowed_from_last_applied(req, live_obj) {
                 Some(allowed) => {
                     let remaining: Vec<Conflict> = conflicts
@@ -705,7 +705,7 @@ pub fn apply(
         }
         other => other?,
     };
-    if req.manager == "kubectl" && has_last_applied(&object) {
+    if kubectl_last_applied(req) && has_last_applied(&object) {
         set_last_applied(&mut object, &build_last_applied(config));
     }
     set_managed_fields(&mut object, &managed);
@@ -766,7 +766,10 @@ fn apply_once(
     }
     let changed = pruned != live_t;
     if changed {
-        if let Some(o) = managed.managers.get_mut(&id) {
+        // kube carries scale managers over from the Scale object without their times
+        if let Some(o) = managed.managers.get_mut(&id)
+            && req.subresource != "scale"
+        {
             o.time = Some(req.now.to_string());
         }
         Ok((drop_nulls(pruned), managed, true))
@@ -815,6 +818,12 @@ fn drop_nulls(v: Value) -> Value {
         Value::Array(a) => Value::Array(a.into_iter().map(drop_nulls).collect()),
         other => other,
     }
+}
+
+/// Whether kubectl's client-side apply annotation plays a part: for the manager `kubectl`, on
+/// the object itself (a Scale has no annotations).
+fn kubectl_last_applied(req: &Request<'_>) -> bool {
+    req.manager == "kubectl" && req.subresource != "scale"
 }
 
 fn annotations(obj: &Value) -> Option<&Map<String, Value>> {

@@ -685,3 +685,74 @@ fn user_agent_manager() {
     assert_eq!(manager_from_user_agent("a\u{1}b/x"), "ab");
     assert_eq!(manager_from_user_agent(&"x".repeat(200)).len(), 128);
 }
+
+#[test]
+fn crd_objects_and_custom_resources() {
+    let crd_ty = Ty::builtin(
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
+    );
+    let mut crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "conversion": {"strategy": "None"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object"}}}]
+        }
+    });
+    let r = Request {
+        ty: crd_ty,
+        api_version: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        subresource: "",
+        manager: "kubectl-create",
+        now: NOW,
+        reset: Reset::Status,
+    };
+    update_managed_fields(&r, None, &mut crd);
+    assert_eq!(
+        fields(&crd, "kubectl-create"),
+        json!({"f:spec": {"f:conversion": {".": {}, "f:strategy": {}}, "f:group": {},
+            "f:names": {"f:kind": {}, "f:listKind": {}, "f:plural": {}, "f:singular": {}},
+            "f:scope": {}, "f:versions": {}}})
+    );
+
+    // a custom resource: list types from the schema's extensions, metadata as ObjectMeta
+    let schema: &'static Value = Box::leak(Box::new(json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {
+            "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+            "cfg": {"type": "object", "x-kubernetes-map-type": "atomic",
+                "additionalProperties": {"type": "string"}}
+        }}}
+    })));
+    let r = Request {
+        ty: Ty::from_schema(schema),
+        api_version: "example.com/v1",
+        kind: "Widget",
+        subresource: "",
+        manager: "a",
+        now: NOW,
+        reset: Reset::None,
+    };
+    let w = |tags: Value, cfg: Value| {
+        json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "finalizers": ["x/y"]},
+            "spec": {"tags": tags, "cfg": cfg}})
+    };
+    let live = apply_ok(&r, None, &w(json!(["a"]), json!({"k": "1"})), false);
+    assert_eq!(
+        fields(&live, "a"),
+        json!({"f:metadata": {"f:finalizers": {"v:\"x/y\"": {}}},
+            "f:spec": {"f:cfg": {}, "f:tags": {"v:\"a\"": {}}}})
+    );
+    let b = Request { manager: "b", ..r };
+    let err = apply(&b, Some(&live), &w(json!(["b"]), json!({"j": "2"})), false)
+        .expect_err("atomic map conflicts as a whole");
+    assert_eq!(
+        err.to_api_error().message,
+        r#"Apply failed with 1 conflict: conflict with "a": .spec.cfg"#
+    );
+}
