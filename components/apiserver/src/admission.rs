@@ -123,11 +123,60 @@ pub fn validate_create(res: &Resource, obj: &Value) -> Vec<FieldError> {
 pub fn validate_update(res: &Resource, new: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = validation::validate_update(&res.group, &res.kind, new, old, res.namespaced);
     if res.custom.is_some() {
-        errs.extend(custom_errors(res, new));
+        // validation ratcheting: what an update leaves unchanged is not held against it
+        errs.extend(
+            custom_errors(res, new)
+                .into_iter()
+                .filter(|e| !unchanged(&e.field, e.kind, new, old)),
+        );
     } else if is_crd(res) {
         errs.extend(crdlib::validation::validate_update(new, old));
     }
     errs
+}
+
+/// The value at a field path of kube's notation (`spec.items[0].name`, `spec.labels.key`).
+fn at_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = obj;
+    for part in path.split('.') {
+        let (name, indexes) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            cur = cur.get(name)?;
+        }
+        for idx in indexes.split('[').filter(|s| !s.is_empty()) {
+            let i: usize = idx.trim_end_matches(']').parse().ok()?;
+            cur = cur.get(i)?;
+        }
+    }
+    Some(cur)
+}
+
+/// Whether the value an error is about is the same in the old object (CRD validation
+/// ratcheting); for missing required fields, whether their parent object is unchanged.
+fn unchanged(
+    field: &str,
+    kind: warren_apimachinery::error::FieldErrorKind,
+    new: &Value,
+    old: &Value,
+) -> bool {
+    let field = field.trim_start_matches('.');
+    if field.is_empty() || field.starts_with('<') || field.starts_with("metadata") {
+        return false;
+    }
+    let path = match kind {
+        warren_apimachinery::error::FieldErrorKind::Required => match field.rsplit_once('.') {
+            Some((parent, _)) => parent,
+            None => return false,
+        },
+        _ => field,
+    };
+    match (at_path(new, path), at_path(old, path)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Custom resources take JSON, merge and apply patches; strategic merge needs Go types.
@@ -199,5 +248,114 @@ pub fn set_replicas(res: &Resource, obj: &mut Value, replicas: i64) {
     match res.custom.as_deref().and_then(|c| c.scale.as_ref()) {
         Some(paths) => crdlib::set_spec_replicas(paths, obj, replicas),
         None => obj["spec"]["replicas"] = json!(replicas),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `widgets` at v1 (storage) and v2, where v2 has a stricter schema.
+    fn widgets() -> Vec<Resource> {
+        let schema = |max: i64| {
+            json!({"openAPIV3Schema": {"type": "object", "properties": {"spec": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "maxLength": max},
+                    "size": {"type": "string", "default": "m"},
+                    "keep": {"type": "string"},
+                },
+            }}}})
+        };
+        crdlib::resources_from_crd(&json!({
+            "metadata": {"name": "widgets.example.com", "uid": "u", "generation": 1},
+            "spec": {
+                "group": "example.com", "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                "versions": [
+                    {"name": "v1", "served": true, "storage": true, "schema": schema(10)},
+                    {"name": "v2", "served": true, "storage": false, "schema": {"openAPIV3Schema": {
+                        "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                            "name": {"type": "string", "maxLength": 3},
+                            "size": {"type": "string", "default": "m"},
+                        }}}}}},
+                ],
+            },
+        }))
+    }
+
+    fn messages(errs: &[FieldError]) -> Vec<String> {
+        errs.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn custom_resources_decode_default_and_validate_by_schema() {
+        let res = widgets();
+        let (v2, v1) = (&res[0], &res[1]);
+        assert_eq!((v1.version.as_str(), v2.version.as_str()), ("v1", "v2"));
+        let obj = || {
+            json!({"apiVersion": "example.com/v2", "kind": "Widget",
+                   "metadata": {"name": "w", "namespace": "d", "junk": 1},
+                   "spec": {"name": "abcdef", "extra": true}})
+        };
+        let mut o = obj();
+        let err =
+            check_fields(v2, &mut o, FieldValidation::Strict, &mut Vec::new()).expect_err("strict");
+        assert_eq!(
+            err.message,
+            r#"Widget in version "v2" cannot be handled as a Widget: strict decoding error: unknown field "metadata.junk", unknown field "spec.extra""#
+        );
+        let mut warnings = Vec::new();
+        let mut o = obj();
+        check_fields(v2, &mut o, FieldValidation::Warn, &mut warnings).expect("warn");
+        assert_eq!(
+            warnings,
+            [
+                r#"unknown field "metadata.junk""#,
+                r#"unknown field "spec.extra""#
+            ]
+        );
+        assert_eq!(o["spec"], json!({"name": "abcdef"}));
+        apply_defaults(v2, &mut o);
+        assert_eq!(o["spec"]["size"], "m");
+        assert_eq!(
+            messages(&validate_create(v2, &o)),
+            ["spec.name: Too long: may not be more than 3 bytes"]
+        );
+        // ratcheting: an unchanged invalid value passes, a changed one does not
+        let mut changed = o.clone();
+        changed["spec"]["size"] = json!("l");
+        assert!(validate_update(v2, &changed, &o).is_empty());
+        changed["spec"]["name"] = json!("abcdefg");
+        assert_eq!(
+            messages(&validate_update(v2, &changed, &o)),
+            ["spec.name: Too long: may not be more than 3 bytes"]
+        );
+
+        // stored at v1 (pruned to its schema), read back at v2 (pruned to v2's)
+        let mut stored = json!({"apiVersion": "example.com/v2", "kind": "Widget",
+                                "metadata": {"name": "w"}, "spec": {"name": "ab", "keep": "x"}});
+        let served = to_storage(v2, &mut stored);
+        assert_eq!(served, Some(json!("example.com/v2")));
+        assert_eq!(stored["apiVersion"], "example.com/v1");
+        assert_eq!(stored["spec"]["keep"], "x");
+        let mut read = stored.clone();
+        read_form(v2, &mut read);
+        assert_eq!(read["apiVersion"], "example.com/v2");
+        assert_eq!(read["spec"], json!({"name": "ab", "size": "m"}));
+        let mut read = stored.clone();
+        read_form(v1, &mut read);
+        assert_eq!(
+            read["spec"],
+            json!({"name": "ab", "keep": "x", "size": "m"})
+        );
+        assert!(to_storage(v1, &mut read).is_none());
+
+        assert!(check_patch_type(v2, PatchType::StrategicMerge).is_err());
+        assert!(check_patch_type(v2, PatchType::Merge).is_ok());
+        assert!(transforms_reads(v2));
+        let pods = warren_apimachinery::registry::find_builtin("", "v1", "pods").expect("pods");
+        assert!(check_patch_type(pods, PatchType::StrategicMerge).is_ok());
+        assert!(!transforms_reads(pods));
     }
 }
