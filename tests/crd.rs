@@ -476,7 +476,7 @@ fn gadgets_crd() -> Value {
             "scope": "Cluster",
             "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "shortNames": ["gd"]},
             "versions": [
-                {"name": "v1beta1", "served": true, "storage": false,
+                {"name": "v1beta1", "served": true, "storage": false, "deprecated": true,
                  "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                      "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
                  }}}},
@@ -514,9 +514,16 @@ fn cluster_scoped_two_versions_survive_restart() {
         "apiVersion": "tools.example.org/v1beta1", "kind": "Gadget",
         "metadata": {"name": "g1"}, "spec": {"mode": "fast", "extra": "dropped"},
     });
+    let out = w.kubectl_stdin(&["create", "-f", "-"], Some(&g1.to_string()));
+    assert!(out.status.success());
     assert_eq!(
-        stdin_ok(&w, &["create", "-f", "-"], &g1.to_string()),
+        String::from_utf8_lossy(&out.stdout),
         "gadget.tools.example.org/g1 created\n"
+    );
+    // requests to a deprecated version carry kube's warning
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Warning: tools.example.org/v1beta1 Gadget is deprecated; use tools.example.org/v1 Gadget\n"
     );
     let at_v1 = w.get_json(&["gadgets.v1.tools.example.org", "g1"]);
     assert_eq!(at_v1["apiVersion"], "tools.example.org/v1");

@@ -190,6 +190,17 @@ pub fn check_patch_type(res: &Resource, patch_type: PatchType) -> Result<(), Api
     Ok(())
 }
 
+/// Warnings every answer about `res` carries (a deprecated custom resource version).
+pub fn add_warnings(res: &Resource, warnings: &mut Vec<String>) {
+    if let Some(w) = res
+        .custom
+        .as_deref()
+        .and_then(|c| c.deprecation_warning.clone())
+    {
+        warnings.push(w);
+    }
+}
+
 /// Whether objects of `res` are rewritten on the way out (so stored bytes can't pass through).
 pub fn transforms_reads(res: &Resource) -> bool {
     res.custom.is_some()

@@ -423,6 +423,8 @@ where
             ));
         }
     };
+    let mut reply = reply;
+    crate::admission::add_warnings(&a.res, &mut reply.warnings);
     Ok(reply_response(reply))
 }
 

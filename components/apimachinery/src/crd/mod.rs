@@ -189,6 +189,24 @@ pub fn storage_version(crd: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// kube's default warning for a deprecated version: `example.com/v1beta1 Widget is
+/// deprecated; use example.com/v1 Widget` (the newest served, non-deprecated version that is
+/// newer than it).
+fn default_deprecation_warning(group: &str, version: &str, kind: &str, all: &[Value]) -> String {
+    let mut msg = format!("{group}/{version} {kind} is deprecated");
+    let newest = all
+        .iter()
+        .filter(|v| v["served"].as_bool().unwrap_or(false))
+        .filter(|v| !v["deprecated"].as_bool().unwrap_or(false))
+        .filter_map(|v| v["name"].as_str())
+        .filter(|n| compare_versions(n, version) == Ordering::Less)
+        .min_by(|a, b| compare_versions(a, b));
+    if let Some(newest) = newest {
+        msg.push_str(&format!("; use {group}/{newest} {kind}"));
+    }
+    msg
+}
+
 /// The resources a CRD serves: one per served version, highest priority first, named by
 /// `spec.names` (the accepted names).
 pub fn resources_from_crd(crd: &Value) -> Vec<Resource> {
@@ -242,7 +260,7 @@ pub fn resources_from_crd(crd: &Value) -> Vec<Resource> {
                 v["deprecationWarning"]
                     .as_str()
                     .map(str::to_string)
-                    .unwrap_or_else(|| format!("{group}/{name} {kind} is deprecated"))
+                    .unwrap_or_else(|| default_deprecation_warning(&group, name, &kind, &versions))
             });
             let info = CustomInfo {
                 crd_name: meta["name"].as_str().unwrap_or("").to_string(),

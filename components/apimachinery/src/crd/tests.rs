@@ -70,6 +70,26 @@ fn served_versions_become_resources() {
     assert_eq!(info.storage_version, "v1");
     assert_eq!(info.selectable_fields, ["spec.color"]);
     assert!(res[1].subresources.is_empty());
+    assert!(info.deprecation_warning.is_none());
+    let mut deprecated = crd();
+    deprecated["spec"]["versions"][1]["deprecated"] = json!(true);
+    let res = resources_from_crd(&deprecated);
+    assert_eq!(
+        res[1]
+            .custom
+            .as_ref()
+            .and_then(|c| c.deprecation_warning.as_deref()),
+        Some("example.com/v1beta1 Widget is deprecated; use example.com/v1 Widget")
+    );
+    deprecated["spec"]["versions"][1]["deprecationWarning"] = json!("use v1");
+    let res = resources_from_crd(&deprecated);
+    assert_eq!(
+        res[1]
+            .custom
+            .as_ref()
+            .and_then(|c| c.deprecation_warning.as_deref()),
+        Some("use v1")
+    );
     assert_eq!(
         definition_name("stable.example.com", "v1", "CronTab"),
         "com.example.stable.v1.CronTab"
