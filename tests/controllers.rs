@@ -1,0 +1,431 @@
+//! Built-in controllers end to end: a real `warren serve --role syncer`, kubectl 1.32, and the
+//! test-only fake kubelet (pods become Running and Ready; terminating pods go away).
+
+#[path = "fake_kubelet.rs"]
+mod fake_kubelet;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fake_kubelet::FakeKubelet;
+use serde_json::Value;
+use warren_e2e::Warren;
+
+fn wait_for(what: &str, w: &Warren, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; server log tail:\n{}",
+            tail(&w.log())
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn tail(s: &str) -> String {
+    s.lines()
+        .rev()
+        .take(40)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn items(v: &Value) -> Vec<Value> {
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn live(pods: &[Value]) -> Vec<Value> {
+    pods.iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .cloned()
+        .collect()
+}
+
+fn ready(p: &Value) -> bool {
+    p["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+fn deployment(name: &str, replicas: i32, image: &str, surge: i32, unavailable: i32) -> String {
+    format!(
+        r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"{name}"}},
+        "spec":{{"replicas":{replicas},"selector":{{"matchLabels":{{"app":"{name}"}}}},
+        "strategy":{{"type":"RollingUpdate","rollingUpdate":{{"maxSurge":{surge},"maxUnavailable":{unavailable}}}}},
+        "template":{{"metadata":{{"labels":{{"app":"{name}"}}}},
+        "spec":{{"containers":[{{"name":"c","image":"{image}"}}]}}}}}}}}"#
+    )
+}
+
+fn rollout_status(w: &Warren, name: &str) {
+    let out = w.kubectl(&[
+        "rollout",
+        "status",
+        &format!("deployment/{name}"),
+        "--timeout=90s",
+    ]);
+    assert!(
+        out.status.success(),
+        "rollout status: {}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        tail(&w.log())
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("successfully rolled out"));
+}
+
+fn pods_of(w: &Warren, app: &str) -> Vec<Value> {
+    items(&w.get_json(&["pods", "-l", &format!("app={app}")]))
+}
+
+fn replicasets_of(w: &Warren, app: &str) -> Vec<Value> {
+    items(&w.get_json(&["rs", "-l", &format!("app={app}")]))
+}
+
+/// Watches the pods of `app` with kubectl in a loop, recording (live pods, ready live pods).
+struct Sampler {
+    stop: Arc<AtomicBool>,
+    samples: Arc<Mutex<Vec<(usize, usize)>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    fn start(kubeconfig: std::path::PathBuf, app: &str) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let (s, out, app) = (stop.clone(), samples.clone(), app.to_string());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                let o = std::process::Command::new(warren_e2e::kubectl_bin())
+                    .arg("--kubeconfig")
+                    .arg(&kubeconfig)
+                    .args(["get", "pods", "-l", &format!("app={app}"), "-o", "json"])
+                    .output()
+                    .expect("kubectl");
+                if let Ok(v) = serde_json::from_slice::<Value>(&o.stdout) {
+                    let pods = live(&items(&v));
+                    let r = pods.iter().filter(|p| ready(p)).count();
+                    out.lock().expect("lock").push((pods.len(), r));
+                }
+            }
+        });
+        Sampler {
+            stop,
+            samples,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> Vec<(usize, usize)> {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.samples.lock().expect("lock").clone()
+    }
+}
+
+#[test]
+fn deployment_rollout_update_undo_scale_and_gc() {
+    let w = Warren::start();
+    let _kubelet = FakeKubelet::start(
+        &w.kubeconfig,
+        Duration::from_millis(300),
+        Duration::from_millis(100),
+    );
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        &deployment("web", 3, "nginx:1", 1, 1),
+    );
+    rollout_status(&w, "web");
+    let pods = live(&pods_of(&w, "web"));
+    assert_eq!(pods.len(), 3, "{pods:#?}");
+    assert!(pods.iter().all(ready));
+    for p in &pods {
+        let refs = &p["metadata"]["ownerReferences"];
+        assert_eq!(refs[0]["kind"], "ReplicaSet");
+        assert_eq!(refs[0]["controller"], true);
+        assert_eq!(refs[0]["blockOwnerDeletion"], true);
+    }
+    let d = w.get_json(&["deployment", "web"]);
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "1"
+    );
+    assert_eq!(d["status"]["readyReplicas"], 3);
+    assert_eq!(d["status"]["availableReplicas"], 3);
+    assert_eq!(d["status"]["updatedReplicas"], 3);
+    let conds = d["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let cond = |t: &str| {
+        conds
+            .iter()
+            .find(|c| c["type"] == t)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(cond("Available")["reason"], "MinimumReplicasAvailable");
+    assert_eq!(cond("Progressing")["reason"], "NewReplicaSetAvailable");
+    let first_rs = replicasets_of(&w, "web");
+    assert_eq!(first_rs.len(), 1);
+    let first_hash = first_rs[0]["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    assert_eq!(
+        first_rs[0]["metadata"]["name"],
+        format!("web-{first_hash}").as_str()
+    );
+    assert!(
+        first_hash
+            .chars()
+            .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c))
+    );
+
+    // image update: a second ReplicaSet, at the right pace
+    let sampler = Sampler::start(w.kubeconfig.clone(), "web");
+    w.kubectl_ok(&["set", "image", "deployment/web", "c=nginx:2"]);
+    rollout_status(&w, "web");
+    std::thread::sleep(Duration::from_millis(500));
+    let samples = sampler.finish();
+    assert!(samples.len() >= 3, "too few samples: {samples:?}");
+    for (total, ready) in &samples {
+        assert!(*total <= 4, "more than replicas+maxSurge pods: {samples:?}");
+        assert!(
+            *ready >= 2,
+            "fewer than replicas-maxUnavailable ready: {samples:?}"
+        );
+    }
+    let rss = replicasets_of(&w, "web");
+    assert_eq!(rss.len(), 2, "{rss:#?}");
+    let by_name: BTreeMap<String, Value> = rss
+        .iter()
+        .map(|r| {
+            (
+                r["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                r.clone(),
+            )
+        })
+        .collect();
+    let old = &by_name[&format!("web-{first_hash}")];
+    assert_eq!(old["spec"]["replicas"], 0);
+    let new = rss
+        .iter()
+        .find(|r| r["metadata"]["name"] != old["metadata"]["name"])
+        .expect("new rs");
+    assert_eq!(new["spec"]["replicas"], 3);
+    assert_eq!(
+        new["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    let pods = live(&pods_of(&w, "web"));
+    assert_eq!(pods.len(), 3);
+    assert!(
+        pods.iter()
+            .all(|p| p["spec"]["containers"][0]["image"] == "nginx:2")
+    );
+
+    // rollback: the first ReplicaSet is the new one again, as revision 3
+    w.kubectl_ok(&["rollout", "undo", "deployment/web"]);
+    rollout_status(&w, "web");
+    let d = w.get_json(&["deployment", "web"]);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1"
+    );
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "3"
+    );
+    let rss = replicasets_of(&w, "web");
+    assert_eq!(rss.len(), 2, "undo must reuse the old ReplicaSet: {rss:#?}");
+    let first = w.get_json(&["rs", &format!("web-{first_hash}")]);
+    assert_eq!(first["spec"]["replicas"], 3);
+    assert_eq!(
+        first["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "3"
+    );
+    wait_for("3 nginx:1 pods", &w, Duration::from_secs(30), || {
+        let pods = live(&pods_of(&w, "web"));
+        pods.len() == 3
+            && pods
+                .iter()
+                .all(|p| p["spec"]["containers"][0]["image"] == "nginx:1" && ready(p))
+    });
+
+    // scale
+    w.kubectl_ok(&["scale", "deployment/web", "--replicas=5"]);
+    rollout_status(&w, "web");
+    wait_for("5 ready pods", &w, Duration::from_secs(30), || {
+        let pods = live(&pods_of(&w, "web"));
+        pods.len() == 5 && pods.iter().all(ready)
+    });
+    let d = w.get_json(&["deployment", "web"]);
+    assert_eq!(d["status"]["availableReplicas"], 5);
+    w.kubectl_ok(&["scale", "deployment/web", "--replicas=2"]);
+    wait_for("2 pods", &w, Duration::from_secs(30), || {
+        live(&pods_of(&w, "web")).len() == 2
+    });
+
+    // rollout restart: a template annotation, a new ReplicaSet
+    w.kubectl_ok(&["rollout", "restart", "deployment/web"]);
+    rollout_status(&w, "web");
+    assert_eq!(replicasets_of(&w, "web").len(), 3);
+
+    // background garbage collection
+    w.kubectl_ok(&["delete", "deployment", "web"]);
+    wait_for(
+        "ReplicaSets and pods collected",
+        &w,
+        Duration::from_secs(30),
+        || replicasets_of(&w, "web").is_empty() && pods_of(&w, "web").is_empty(),
+    );
+}
+
+#[test]
+fn kill9_mid_rollout_converges_without_duplicates() {
+    let mut w = Warren::start();
+    let mut kubelet = FakeKubelet::start(
+        &w.kubeconfig,
+        Duration::from_millis(800),
+        Duration::from_millis(100),
+    );
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        &deployment("big", 6, "nginx:1", 2, 1),
+    );
+    rollout_status(&w, "big");
+    w.kubectl_ok(&["set", "image", "deployment/big", "c=nginx:2"]);
+    // let the rollout get going, then SIGKILL the server
+    wait_for("the rollout to start", &w, Duration::from_secs(20), || {
+        replicasets_of(&w, "big").len() == 2
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    kubelet.stop();
+    w.restart_after_kill9();
+    let _kubelet = FakeKubelet::start(
+        &w.kubeconfig,
+        Duration::from_millis(200),
+        Duration::from_millis(100),
+    );
+    rollout_status(&w, "big");
+    wait_for("exactly 6 new pods", &w, Duration::from_secs(30), || {
+        let pods = pods_of(&w, "big");
+        pods.len() == 6
+            && pods
+                .iter()
+                .all(|p| p["spec"]["containers"][0]["image"] == "nginx:2" && ready(p))
+    });
+    // stays so: no late duplicates
+    std::thread::sleep(Duration::from_secs(2));
+    let pods = pods_of(&w, "big");
+    assert_eq!(pods.len(), 6, "{pods:#?}");
+    let rss = replicasets_of(&w, "big");
+    assert_eq!(rss.len(), 2);
+    let mut sizes: Vec<i64> = rss
+        .iter()
+        .map(|r| r["spec"]["replicas"].as_i64().unwrap_or(-1))
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, [0, 6]);
+}
+
+#[test]
+fn namespaces_get_default_service_account_and_root_ca() {
+    let w = Warren::start();
+    w.kubectl_ok(&["create", "namespace", "team-a"]);
+    wait_for(
+        "default service account",
+        &w,
+        Duration::from_secs(20),
+        || {
+            w.kubectl(&["get", "sa", "default", "-n", "team-a"])
+                .status
+                .success()
+        },
+    );
+    wait_for("kube-root-ca.crt", &w, Duration::from_secs(20), || {
+        w.kubectl(&["get", "cm", "kube-root-ca.crt", "-n", "team-a"])
+            .status
+            .success()
+    });
+    let cm = w.get_json(&["cm", "kube-root-ca.crt", "-n", "team-a"]);
+    let ca = std::fs::read_to_string(w.ca_path()).expect("ca");
+    assert_eq!(
+        cm["data"]["ca.crt"].as_str().map(str::trim),
+        Some(ca.trim())
+    );
+    // deleted: published again
+    w.kubectl_ok(&["delete", "cm", "kube-root-ca.crt", "-n", "team-a"]);
+    w.kubectl_ok(&["delete", "sa", "default", "-n", "team-a"]);
+    wait_for("re-created", &w, Duration::from_secs(20), || {
+        w.kubectl(&["get", "cm", "kube-root-ca.crt", "-n", "team-a"])
+            .status
+            .success()
+            && w.kubectl(&["get", "sa", "default", "-n", "team-a"])
+                .status
+                .success()
+    });
+}
+
+#[test]
+fn replicaset_adopts_orphans_and_releases_relabelled_pods() {
+    let w = Warren::start_with(&[]);
+    let _kubelet = FakeKubelet::start(
+        &w.kubeconfig,
+        Duration::from_millis(100),
+        Duration::from_millis(100),
+    );
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"orphan","labels":{"app":"rs1"}},
+            "spec":{"containers":[{"name":"c","image":"x"}]}}"#,
+    );
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        r#"{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"rs1"},
+            "spec":{"replicas":2,"selector":{"matchLabels":{"app":"rs1"}},
+            "template":{"metadata":{"labels":{"app":"rs1"}},
+            "spec":{"containers":[{"name":"c","image":"x"}]}}}}"#,
+    );
+    wait_for("2 ready replicas", &w, Duration::from_secs(30), || {
+        let rs = w.get_json(&["rs", "rs1"]);
+        rs["status"]["readyReplicas"] == 2 && rs["status"]["replicas"] == 2
+    });
+    let orphan = w.get_json(&["pod", "orphan"]);
+    assert_eq!(orphan["metadata"]["ownerReferences"][0]["name"], "rs1");
+    let pods = live(&pods_of(&w, "rs1"));
+    assert_eq!(pods.len(), 2, "the orphan counts: {pods:#?}");
+    let rs = w.get_json(&["rs", "rs1"]);
+    assert_eq!(rs["status"]["fullyLabeledReplicas"], 2);
+    assert_eq!(rs["status"]["availableReplicas"], 2);
+    assert_eq!(rs["status"]["observedGeneration"], 1);
+    // relabel: released, and replaced
+    w.kubectl_ok(&["label", "pod", "orphan", "app=other", "--overwrite"]);
+    wait_for(
+        "release and replacement",
+        &w,
+        Duration::from_secs(30),
+        || {
+            let o = w.get_json(&["pod", "orphan"]);
+            o["metadata"]["ownerReferences"].is_null() && live(&pods_of(&w, "rs1")).len() == 2
+        },
+    );
+    let events = w.kubectl_ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=rs1",
+    ]);
+    assert!(events.contains("SuccessfulCreate"), "{events}");
+}
