@@ -448,11 +448,53 @@ fn namespaced_crd_serves_validates_and_prints() {
         "widget.example.com/w1\nwidget.example.com/w2\nwidget.example.com/w3\nwidget.example.com/w4\n"
     );
 
-    // deleting the CRD deletes its objects
+    // deleting the CRD deletes its objects; one held by a finalizer keeps the CRD
+    // terminating, and no new objects are accepted meanwhile
+    w.kubectl_ok(&[
+        "patch",
+        "wd",
+        "w1",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
+    ]);
     assert_eq!(
-        w.kubectl_ok(&["delete", "crd", "widgets.example.com", "--timeout=30s"]),
+        w.kubectl_ok(&["delete", "crd", "widgets.example.com", "--wait=false"]),
         "customresourcedefinition.apiextensions.k8s.io \"widgets.example.com\" deleted\n"
     );
+    let terminating = || {
+        let crd = w.get_json(&["crd", "widgets.example.com"]);
+        crdlib_condition(&crd, "Terminating")
+    };
+    assert_eq!(terminating().as_deref(), Some("True"));
+    assert_eq!(
+        lines(&stdin_err(
+            &w,
+            &["create", "-f", "-"],
+            &widget("w5", json!({"color": "red"})).to_string()
+        )),
+        [
+            "Error from server (MethodNotAllowed): error when creating \"STDIN\": create not allowed while custom resource definition is terminating"
+        ]
+    );
+    assert_eq!(
+        w.kubectl_ok(&["get", "wd", "-o", "name"]),
+        "widget.example.com/w1\n"
+    );
+    w.kubectl_ok(&[
+        "patch",
+        "wd",
+        "w1",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    w.kubectl_ok(&[
+        "wait",
+        "--for=delete",
+        "crd/widgets.example.com",
+        "--timeout=30s",
+    ]);
     let err = w.kubectl_err(&[
         "get",
         "--raw",
@@ -464,6 +506,16 @@ fn namespaced_crd_serves_validates_and_prints() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "No resources found\n");
+}
+
+/// The status of a CRD condition.
+fn crdlib_condition(crd: &Value, ty: &str) -> Option<String> {
+    crd["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == ty)?["status"]
+        .as_str()
+        .map(str::to_string)
 }
 
 fn gadgets_crd() -> Value {

@@ -190,6 +190,19 @@ pub fn check_patch_type(res: &Resource, patch_type: PatchType) -> Result<(), Api
     Ok(())
 }
 
+/// Creating objects of a CRD that is being deleted is refused, as kube does.
+pub fn check_create(res: &Resource) -> Result<(), ApiError> {
+    if res.custom.as_deref().is_some_and(|c| c.terminating) {
+        let mut e = ApiError::method_not_allowed(
+            "create not allowed while custom resource definition is terminating",
+        );
+        e.group = Some(res.group.clone());
+        e.kind = Some(res.plural.clone());
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Warnings every answer about `res` carries (a deprecated custom resource version).
 pub fn add_warnings(res: &Resource, warnings: &mut Vec<String>) {
     if let Some(w) = res

@@ -445,6 +445,12 @@ async fn finalize(
     rev: i64,
 ) -> Result<bool, ApiError> {
     let name = meta::meta_str(&crd, "name").unwrap_or("").to_string();
+    if !state.catalog.custom(&name).is_empty() {
+        // still served for reads and deletes, no longer for creates
+        state
+            .catalog
+            .set_custom(&name, crdlib::resources_from_crd(&crd));
+    }
     let resources = match state.catalog.custom(&name).first() {
         Some(r) => Some(r.clone()),
         None => crdlib::resources_from_crd(&crd)

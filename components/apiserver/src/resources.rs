@@ -202,6 +202,7 @@ pub(crate) async fn create_tracked(
     let res = &a.res;
     let mut warnings = Vec::new();
     type_name_check(res, &mut obj)?;
+    crate::admission::check_create(res)?;
     crate::admission::check_fields(
         res,
         &mut obj,

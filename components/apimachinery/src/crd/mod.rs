@@ -69,6 +69,8 @@ pub struct CustomInfo {
     pub selectable_fields: Vec<String>,
     pub status_subresource: bool,
     pub deprecation_warning: Option<String>,
+    /// The CRD is being deleted: no new objects.
+    pub terminating: bool,
 }
 
 impl PartialEq for CustomInfo {
@@ -76,6 +78,7 @@ impl PartialEq for CustomInfo {
         self.crd_uid == other.crd_uid
             && self.crd_generation == other.crd_generation
             && self.served_versions == other.served_versions
+            && self.terminating == other.terminating
     }
 }
 
@@ -282,6 +285,7 @@ pub fn resources_from_crd(crd: &Value) -> Vec<Resource> {
                     .collect(),
                 status_subresource,
                 deprecation_warning,
+                terminating: meta.get("deletionTimestamp").is_some_and(|t| !t.is_null()),
             };
             Some(Resource {
                 group: group.clone(),
