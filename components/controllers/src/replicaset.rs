@@ -719,9 +719,7 @@ impl<K: SetKind> Ctl<K> {
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &ns);
         if diff < 0 {
             let want = ((-diff) as usize).min(BURST_REPLICAS);
-            let Some(template) = view.template.clone() else {
-                return None;
-            };
+            let template = view.template.clone()?;
             let pod = self.pod_from_template(set, &template);
             let pp = PostParams::default();
             for batch in slow_start_batches(want, 1) {

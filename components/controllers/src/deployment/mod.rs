@@ -8,7 +8,6 @@
 pub mod util;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{
@@ -204,12 +203,12 @@ fn max_unavailable(d: &Deployment) -> i32 {
 pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
     let strip = |t: &PodTemplateSpec| {
         let mut t = t.clone();
-        if let Some(m) = t.metadata.as_mut() {
-            if let Some(l) = m.labels.as_mut() {
-                l.remove(POD_TEMPLATE_HASH);
-                if l.is_empty() {
-                    m.labels = None;
-                }
+        if let Some(m) = t.metadata.as_mut()
+            && let Some(l) = m.labels.as_mut()
+        {
+            l.remove(POD_TEMPLATE_HASH);
+            if l.is_empty() {
+                m.labels = None;
             }
         }
         serde_json::to_value(t).unwrap_or_default()
@@ -1278,10 +1277,6 @@ fn copy_annotations(d: &Deployment, rs: &mut ReplicaSet) -> bool {
     }
     changed
 }
-
-/// Keeps the unused-import lint quiet for Arc when informers change shape.
-#[allow(dead_code)]
-type Shared<T> = Arc<T>;
 
 #[cfg(test)]
 mod tests {
