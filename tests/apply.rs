@@ -29,6 +29,11 @@ fn deployment(name: &str, replicas: i64, labels: Value, image: &str) -> Value {
     })
 }
 
+/// warren without its controllers, so the managers seen are the test's alone.
+fn bare() -> Warren {
+    Warren::start_with(&["--disable-controllers"])
+}
+
 /// `kubectl apply --server-side -f -` (plus `extra` flags); returns stdout.
 fn ssa(w: &Warren, extra: &[&str], manifest: &Value) -> String {
     let mut args = vec!["apply", "--server-side", "-f", "-"];
@@ -108,7 +113,7 @@ See https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts
 
 #[test]
 fn apply_creates_updates_conflicts_forces_and_prunes() {
-    let w = Warren::start();
+    let w = bare();
     let first = deployment("web", 2, json!({"app": "web", "tier": "fe"}), "nginx:1.25");
     assert_eq!(
         ssa(&w, &[], &first),
@@ -228,7 +233,7 @@ fn apply_creates_updates_conflicts_forces_and_prunes() {
 
 #[test]
 fn apply_validation_and_dry_run() {
-    let w = Warren::start();
+    let w = bare();
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
         "data": {"a": "1"}});
     assert_eq!(
@@ -248,7 +253,7 @@ fn apply_validation_and_dry_run() {
 
 #[test]
 fn managed_fields_after_create_client_side_apply_and_scale() {
-    let w = Warren::start();
+    let w = bare();
     // kubectl create: an Update entry with what kube records (defaults included)
     w.kubectl_ok(&["create", "deployment", "nginx", "--image=nginx"]);
     let entries = managed(&w, &["deploy", "nginx"]);
@@ -344,7 +349,7 @@ fn managed_fields_after_create_client_side_apply_and_scale() {
 
 #[test]
 fn server_side_apply_after_client_side_apply() {
-    let w = Warren::start();
+    let w = bare();
     let v1 = deployment("web", 2, json!({"app": "web", "tier": "fe"}), "nginx:1.25");
     w.kubectl_apply_ok(&["apply", "-f", "-"], &v1.to_string());
     // kubectl may take over what its client-side apply set: no conflict on replicas
@@ -429,7 +434,7 @@ fn managers(cm: &ConfigMap) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn kube_rs_patch_apply_round_trip() {
-    let w = Warren::start();
+    let w = bare();
     let client = client(&w).await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     // kube-rs sends apiVersion/kind from the type; Patch::Apply creates the object
@@ -561,7 +566,7 @@ async fn kube_rs_patch_apply_round_trip() {
 #[tokio::test]
 async fn kube_rs_apply_to_scale() {
     use k8s_openapi::api::apps::v1::Deployment;
-    let w = Warren::start();
+    let w = bare();
     let client = client(&w).await;
     let api: Api<Deployment> = Api::namespaced(client, "default");
     let dep: Deployment =

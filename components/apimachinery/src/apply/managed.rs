@@ -262,6 +262,9 @@ impl Reset {
     }
 
     fn filter_comparison(self, c: Comparison) -> Comparison {
+        if self == Reset::None {
+            return c;
+        }
         Comparison {
             removed: self.filter(&c.removed),
             modified: self.filter(&c.modified),
@@ -392,25 +395,29 @@ fn set_managed_fields(obj: &mut Value, managed: &Managed) {
 
 /// The metadata paths no manager ever owns (kube's stripMetaManager).
 fn strip_meta(set: &FieldSet) -> FieldSet {
-    let f = super::path::PathElement::field;
-    let mut strip = FieldSet::new();
-    strip.insert(&[f("apiVersion")]);
-    strip.insert(&[f("kind")]);
-    strip.insert(&[f("metadata")]);
-    for m in [
-        "name",
-        "namespace",
-        "creationTimestamp",
-        "selfLink",
-        "uid",
-        "clusterName",
-        "generation",
-        "managedFields",
-        "resourceVersion",
-    ] {
-        strip.insert(&[f("metadata"), f(m)]);
-    }
-    set.difference(&strip)
+    static STRIP: std::sync::OnceLock<FieldSet> = std::sync::OnceLock::new();
+    let strip = STRIP.get_or_init(|| {
+        let f = super::path::PathElement::field;
+        let mut strip = FieldSet::new();
+        strip.insert(&[f("apiVersion")]);
+        strip.insert(&[f("kind")]);
+        strip.insert(&[f("metadata")]);
+        for m in [
+            "name",
+            "namespace",
+            "creationTimestamp",
+            "selfLink",
+            "uid",
+            "clusterName",
+            "generation",
+            "managedFields",
+            "resourceVersion",
+        ] {
+            strip.insert(&[f("metadata"), f(m)]);
+        }
+        strip
+    });
+    set.difference(strip)
 }
 
 /// Ownership bookkeeping of one write: conflicts of `workflow` with the other managers, and
@@ -586,10 +593,8 @@ pub fn update_managed_fields(req: &Request<'_>, live: Option<&Value>, new: &mut 
         }
     };
     let mut managed = starting_managed(req, live_obj, new);
-    let mut bare_new = strip_managed_fields(new);
     if managed.is_empty() && live.is_some() {
-        set_managed_fields(&mut bare_new, &managed);
-        *new = bare_new;
+        set_managed_fields(new, &managed);
         return;
     }
     let manager = if req.manager.is_empty() {
@@ -598,14 +603,14 @@ pub fn update_managed_fields(req: &Request<'_>, live: Option<&Value>, new: &mut 
         req.manager
     };
     let key = ManagerKey::new(manager, Operation::Update, req.api_version, req.subresource);
-    let old = normalize(&req.ty, &strip_managed_fields(live_obj));
-    let newer = normalize(&req.ty, &bare_new);
+    // normalize leaves managedFields out
+    let old = normalize(&req.ty, live_obj);
+    let newer = normalize(&req.ty, new);
     // kube carries a scale write's managers over from the Scale object without their times
     let time = (req.subresource != "scale").then_some(req.now);
     record_update(req, &old, &newer, &mut managed, &key, time);
     cap_update_managers(&mut managed);
-    set_managed_fields(&mut bare_new, &managed);
-    *new = bare_new;
+    set_managed_fields(new, &managed);
 }
 
 /// What an apply produced: the object to write (with managedFields) and whether anything but
@@ -722,8 +727,7 @@ fn apply_once(
     mut managed: Managed,
     force: bool,
 ) -> Result<Outcome, ApplyError> {
-    let live_bare = strip_managed_fields(live);
-    let live_t = normalize(&req.ty, &live_bare);
+    let live_t = normalize(&req.ty, live);
     if managed.is_empty() {
         let key = ManagerKey::new(
             BEFORE_FIRST_APPLY,
@@ -774,7 +778,7 @@ fn apply_once(
         }
         Ok((drop_nulls(pruned), managed, true))
     } else {
-        Ok((live_bare, managed, false))
+        Ok((strip_managed_fields(live), managed, false))
     }
 }
 
@@ -848,7 +852,7 @@ fn allowed_from_last_applied(req: &Request<'_>, live: &Value) -> Option<FieldSet
     if last.get("apiVersion").and_then(Value::as_str) != Some(req.api_version) {
         return None;
     }
-    let live_t = normalize(&req.ty, &strip_managed_fields(live));
+    let live_t = normalize(&req.ty, live);
     if !validate(&req.ty, &live_t).is_empty() || !validate(&req.ty, &last).is_empty() {
         return None;
     }

@@ -212,6 +212,18 @@ impl<'t> Ty<'t> {
         if self.custom_root && name == "metadata" {
             return Ty::builtin(OBJECT_META);
         }
+        if let Some(def) = self.def
+            && let Some(known) = builtin_children().get(def)
+        {
+            return match known.fields.get(name) {
+                Some(t) => *t,
+                None => known.elem.unwrap_or_default(),
+            };
+        }
+        self.child_uncached(name)
+    }
+
+    fn child_uncached(&self, name: &str) -> Ty<'t> {
         let Some(s) = self.schema else {
             return Ty::default();
         };
@@ -380,8 +392,49 @@ impl<'t> Ty<'t> {
     }
 }
 
+/// The children of every built-in definition, resolved once: walks look fields up here rather
+/// than through the schema, the Go facts and the strategic-merge tags each time.
+struct Children {
+    fields: HashMap<&'static str, Ty<'static>>,
+    /// The `additionalProperties` type.
+    elem: Option<Ty<'static>>,
+}
+
+fn builtin_children() -> &'static HashMap<&'static str, Children> {
+    static CHILDREN: OnceLock<HashMap<&'static str, Children>> = OnceLock::new();
+    CHILDREN.get_or_init(|| {
+        schema::definitions()
+            .iter()
+            .map(|(name, s)| {
+                let ty = Ty {
+                    raw: Some(s),
+                    schema: Some(s),
+                    def: Some(name.as_str()),
+                    ..Ty::default()
+                };
+                let fields = s
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .map(|props| {
+                        props
+                            .keys()
+                            .map(|k| (k.as_str(), ty.child_uncached(k)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let elem = match s.get("additionalProperties") {
+                    Some(ap @ Value::Object(_)) => Some(Ty::of(ap)),
+                    _ => None,
+                };
+                (name.as_str(), Children { fields, elem })
+            })
+            .collect()
+    })
+}
+
 /// The value as kube-apiserver holds it after decoding into its Go struct and encoding it back
-/// (see the module docs). Identity for types without Go facts (custom resources).
+/// (see the module docs), without `metadata.managedFields`. Identity for types without Go facts
+/// (custom resources) but for their metadata.
 pub fn normalize(ty: &Ty<'_>, v: &Value) -> Value {
     match v {
         Value::Object(m) => {
@@ -399,6 +452,10 @@ pub fn normalize(ty: &Ty<'_>, v: &Value) -> Value {
             };
             let mut out = Map::new();
             for (k, x) in m {
+                if k == "managedFields" && ty.def == Some(OBJECT_META) {
+                    // never part of what is owned or compared
+                    continue;
+                }
                 let child = ty.child(k);
                 let facts = go_type.fields.get(k.as_str());
                 let always = facts.is_some_and(|f| f.is_struct || f.always.is_some());
