@@ -17,6 +17,13 @@ use warren_e2e::Warren;
 // helpers
 
 /// Collapses runs of whitespace (kubectl pads table and describe columns with spaces).
+
+/// These tests exercise the API server itself: controllers stay off so that objects they would
+/// add (such as `kube-root-ca.crt` in every namespace) don't race with exact listings.
+fn bare_api() -> Warren {
+    Warren::start_with(&["--disable-controllers"])
+}
+
 fn norm(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -319,7 +326,7 @@ impl Drop for Background {
 
 #[test]
 fn core_namespaces_exist_and_create_get_delete_configmap() {
-    let w = Warren::start();
+    let w = bare_api();
     let ns = w.kubectl_ok(&["get", "namespaces"]);
     for n in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         assert!(ns.contains(n), "{ns}");
@@ -343,7 +350,7 @@ fn core_namespaces_exist_and_create_get_delete_configmap() {
 /// apply (created / unchanged / configured), diff exit codes, and the get output formats.
 #[test]
 fn apply_diff_and_get_output_formats() {
-    let w = Warren::start();
+    let w = bare_api();
     let v2 = web_deployment(2).to_string();
     let v3 = web_deployment(3).to_string();
 
@@ -513,7 +520,7 @@ fn apply_diff_and_get_output_formats() {
 /// null deletes), JSON patch, no-op patch, and scale through the scale subresource.
 #[test]
 fn patch_strategic_merge_json_and_scale() {
-    let w = Warren::start();
+    let w = bare_api();
     apply(&w, &web_deployment(2));
 
     // Strategic merge patch is kubectl's default for built-in types: the container list is
@@ -693,7 +700,7 @@ fn patch_strategic_merge_json_and_scale() {
 /// label / annotate (conflicts without --overwrite, removal with `key-`) and describe.
 #[test]
 fn label_annotate_and_describe() {
-    let w = Warren::start();
+    let w = bare_api();
     let mut dep = deployment("web", 2);
     dep["metadata"]["labels"] = json!({"app": "web", "tier": "fe"});
     create(&w, &dep);
@@ -824,7 +831,7 @@ fn label_annotate_and_describe() {
 /// delete -l.
 #[test]
 fn replace_conflict_and_delete() {
-    let w = Warren::start();
+    let w = bare_api();
     assert_eq!(
         create(&w, &configmap("r1", json!({}), json!({"k": "v1"}))),
         "configmap/r1 created\n"
@@ -938,7 +945,7 @@ fn replace_conflict_and_delete() {
 /// `kubectl get -w` streams ADDED / MODIFIED / DELETED, including selector enter/leave.
 #[test]
 fn get_watch_streams_changes() {
-    let w = Warren::start();
+    let w = bare_api();
     create(
         &w,
         &configmap("anchor", json!({"w": "yes"}), json!({"a": "b"})),
@@ -1025,7 +1032,7 @@ fn get_watch_streams_changes() {
 /// --chunk-size pagination, label selector operators, field selectors.
 #[test]
 fn chunked_list_and_selectors() {
-    let w = Warren::start();
+    let w = bare_api();
     let mut items: Vec<Value> = (1..=11)
         .map(|i| {
             configmap(
@@ -1155,7 +1162,7 @@ fn chunked_list_and_selectors() {
 /// kubectl run, pods tables, status.phase / spec.nodeName field selectors.
 #[test]
 fn run_pods_and_pod_field_selectors() {
-    let w = Warren::start();
+    let w = bare_api();
     assert_eq!(
         w.kubectl_ok(&["run", "p1", "--image=nginx:1.25", "--labels=app=p"]),
         "pod/p1 created\n"
@@ -1236,7 +1243,7 @@ fn run_pods_and_pod_field_selectors() {
 /// api-resources (short names), api-versions, explain.
 #[test]
 fn discovery_api_resources_api_versions_explain() {
-    let w = Warren::start();
+    let w = bare_api();
     let res = lines(&w.kubectl_ok(&["api-resources"]));
     assert_eq!(res[0], "NAME SHORTNAMES APIVERSION NAMESPACED KIND");
     for want in [
@@ -1359,7 +1366,7 @@ fn discovery_api_resources_api_versions_explain() {
 /// --dry-run=server: the response looks like a write, nothing is persisted.
 #[test]
 fn dry_run_server_persists_nothing() {
-    let w = Warren::start();
+    let w = bare_api();
     let cm = configmap("dry", json!({}), json!({"a": "b"})).to_string();
     assert_eq!(
         w.kubectl_apply_ok(&["apply", "--dry-run=server", "-f", "-"], &cm),
@@ -1508,7 +1515,7 @@ fn dry_run_server_persists_nothing() {
 /// `kubectl create <type>` for the typed generators; kubectl sends these as protobuf.
 #[test]
 fn create_typed_objects() {
-    let w = Warren::start();
+    let w = bare_api();
     let mut s = Soft::default();
     let get = |args: &[&str]| -> Value {
         let mut all = vec!["get"];
@@ -1874,7 +1881,7 @@ fn create_typed_objects() {
 /// generateName, namespaces: create, missing namespace, deletion takes the contents along.
 #[test]
 fn generate_name_and_namespace_lifecycle() {
-    let w = Warren::start();
+    let w = bare_api();
     let generated = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -2001,7 +2008,7 @@ fn generate_name_and_namespace_lifecycle() {
 /// NotFound / AlreadyExists / unknown resource type as kubectl prints them.
 #[test]
 fn error_messages_not_found_and_already_exists() {
-    let w = Warren::start();
+    let w = bare_api();
     assert_eq!(
         lines(&w.kubectl_err(&["get", "configmap", "x"])),
         [r#"Error from server (NotFound): configmaps "x" not found"#]
@@ -2047,7 +2054,7 @@ fn error_messages_not_found_and_already_exists() {
 /// Invalid objects and unknown fields (strict field validation is kubectl's default).
 #[test]
 fn error_messages_invalid_and_unknown_fields() {
-    let w = Warren::start();
+    let w = bare_api();
     let mut s = Soft::default();
     let rfc1123 = r#"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"#;
     let fails = |args: &[&str], manifest: &Value| -> Vec<String> {
@@ -2168,7 +2175,7 @@ fn error_messages_invalid_and_unknown_fields() {
 /// What the API server fills in on create, as seen through kubectl.
 #[test]
 fn server_defaults_and_generated_fields() {
-    let w = Warren::start();
+    let w = bare_api();
     let mut s = Soft::default();
 
     apply(&w, &web_deployment(2));
@@ -2413,7 +2420,7 @@ fn server_defaults_and_generated_fields() {
 /// validates it client-side against /openapi/v2, which it fetches as protobuf.
 #[test]
 fn create_and_apply_a_v1_list() {
-    let w = Warren::start();
+    let w = bare_api();
     let created = list(vec![
         configmap("l1", json!({}), json!({"a": "1"})),
         configmap("l2", json!({}), json!({"a": "2"})),
