@@ -429,3 +429,68 @@ fn replicaset_adopts_orphans_and_releases_relabelled_pods() {
     ]);
     assert!(events.contains("SuccessfulCreate"), "{events}");
 }
+
+/// The collector's side of foreground and orphan deletion. The API server is meant to add the
+/// `foregroundDeletion` / `orphan` finalizer on DELETE with that propagationPolicy; here the
+/// owner carries it from creation, so the test does not depend on the server doing so.
+#[test]
+fn garbage_collector_foreground_and_orphan() {
+    let w = Warren::start();
+    let owner = |name: &str, finalizer: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","finalizers":["{finalizer}"]}}}}"#
+        )
+    };
+    let dependent = |name: &str, owner: &str, uid: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"{name}","ownerReferences":[
+            {{"apiVersion":"v1","kind":"ConfigMap","name":"{owner}","uid":"{uid}","blockOwnerDeletion":true}}]}}}}"#
+        )
+    };
+    let uid_of = |kind: &str, name: &str| {
+        w.get_json(&[kind, name])["metadata"]["uid"]
+            .as_str()
+            .expect("uid")
+            .to_string()
+    };
+    // foreground: dependents first, then the owner
+    w.kubectl_apply_ok(&["create", "-f", "-"], &owner("fg", "foregroundDeletion"));
+    let uid = uid_of("cm", "fg");
+    w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("fg-a", "fg", &uid));
+    w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("fg-b", "fg", &uid));
+    w.kubectl_ok(&["delete", "cm", "fg", "--wait=false"]);
+    wait_for("foreground deletion", &w, Duration::from_secs(30), || {
+        !w.kubectl(&["get", "cm", "fg"]).status.success()
+            && !w.kubectl(&["get", "secret", "fg-a"]).status.success()
+            && !w.kubectl(&["get", "secret", "fg-b"]).status.success()
+    });
+    // orphan: dependents stay, without the reference
+    w.kubectl_apply_ok(&["create", "-f", "-"], &owner("or", "orphan"));
+    let uid = uid_of("cm", "or");
+    w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("or-a", "or", &uid));
+    w.kubectl_ok(&["delete", "cm", "or", "--wait=false"]);
+    wait_for("orphaning", &w, Duration::from_secs(30), || {
+        !w.kubectl(&["get", "cm", "or"]).status.success()
+    });
+    let s = w.get_json(&["secret", "or-a"]);
+    assert!(s["metadata"]["ownerReferences"].is_null(), "{s:#}");
+    // background: an owner deleted outright takes its dependents along
+    w.kubectl_apply_ok(
+        &["create", "-f", "-"],
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bg"}}"#,
+    );
+    let uid = uid_of("cm", "bg");
+    w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("bg-a", "bg", &uid));
+    // a reference to an owner that never existed is collected too
+    w.kubectl_apply_ok(
+        &["create", "-f", "-"],
+        &dependent("ghost-a", "ghost", "00000000-0000-0000-0000-000000000000"),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(w.kubectl(&["get", "secret", "bg-a"]).status.success());
+    w.kubectl_ok(&["delete", "cm", "bg"]);
+    wait_for("background deletion", &w, Duration::from_secs(30), || {
+        !w.kubectl(&["get", "secret", "bg-a"]).status.success()
+            && !w.kubectl(&["get", "secret", "ghost-a"]).status.success()
+    });
+}
