@@ -94,6 +94,7 @@ fn replicasets_of(w: &Warren, app: &str) -> Vec<Value> {
 struct Sampler {
     stop: Arc<AtomicBool>,
     samples: Arc<Mutex<Vec<(usize, usize)>>>,
+    images: Arc<Mutex<Vec<String>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -120,8 +121,52 @@ impl Sampler {
         Sampler {
             stop,
             samples,
+            images: Arc::new(Mutex::new(Vec::new())),
             thread: Some(thread),
         }
+    }
+
+    /// Records, per sample, the images of the live pods (joined by spaces).
+    fn start_images(kubeconfig: std::path::PathBuf, app: &str) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let images = Arc::new(Mutex::new(Vec::new()));
+        let (s, out, app) = (stop.clone(), images.clone(), app.to_string());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                let o = std::process::Command::new(warren_e2e::kubectl_bin())
+                    .arg("--kubeconfig")
+                    .arg(&kubeconfig)
+                    .args(["get", "pods", "-l", &format!("app={app}"), "-o", "json"])
+                    .output()
+                    .expect("kubectl");
+                if let Ok(v) = serde_json::from_slice::<Value>(&o.stdout) {
+                    let line: Vec<String> = live(&items(&v))
+                        .iter()
+                        .map(|p| {
+                            p["spec"]["containers"][0]["image"]
+                                .as_str()
+                                .unwrap_or("")
+                                .to_string()
+                        })
+                        .collect();
+                    out.lock().expect("lock").push(line.join(" "));
+                }
+            }
+        });
+        Sampler {
+            stop,
+            samples: Arc::new(Mutex::new(Vec::new())),
+            images,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish_images(mut self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.images.lock().expect("lock").clone()
     }
 
     fn finish(mut self) -> Vec<(usize, usize)> {
@@ -493,4 +538,110 @@ fn garbage_collector_foreground_and_orphan() {
         !w.kubectl(&["get", "secret", "bg-a"]).status.success()
             && !w.kubectl(&["get", "secret", "ghost-a"]).status.success()
     });
+}
+
+#[test]
+fn recreate_and_pause_resume() {
+    let w = Warren::start();
+    let _kubelet = FakeKubelet::start(
+        &w.kubeconfig,
+        Duration::from_millis(200),
+        Duration::from_millis(300),
+    );
+    let manifest = deployment("rec", 3, "nginx:1", 1, 1).replace(
+        r#""type":"RollingUpdate","rollingUpdate":{"maxSurge":1,"maxUnavailable":1}"#,
+        r#""type":"Recreate""#,
+    );
+    w.kubectl_apply_ok(&["apply", "-f", "-"], &manifest);
+    rollout_status(&w, "rec");
+    // Recreate: every old pod is gone before a new one exists
+    let sampler = Sampler::start_images(w.kubeconfig.clone(), "rec");
+    w.kubectl_ok(&["set", "image", "deployment/rec", "c=nginx:2"]);
+    rollout_status(&w, "rec");
+    let images = sampler.finish_images();
+    assert!(
+        images
+            .iter()
+            .all(|s| !(s.contains("nginx:1") && s.contains("nginx:2"))),
+        "old and new pods overlapped: {images:?}"
+    );
+    assert!(images.iter().any(|s| s.contains("nginx:2")));
+
+    // paused: template changes wait, scaling does not
+    w.kubectl_ok(&["rollout", "pause", "deployment/rec"]);
+    w.kubectl_ok(&["set", "image", "deployment/rec", "c=nginx:3"]);
+    w.kubectl_ok(&["scale", "deployment/rec", "--replicas=4"]);
+    wait_for("4 pods while paused", &w, Duration::from_secs(30), || {
+        live(&pods_of(&w, "rec")).len() == 4
+    });
+    let d = w.get_json(&["deployment", "rec"]);
+    let progressing = d["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Progressing")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(progressing["reason"], "DeploymentPaused", "{d:#}");
+    assert_eq!(replicasets_of(&w, "rec").len(), 2);
+    assert!(
+        live(&pods_of(&w, "rec"))
+            .iter()
+            .all(|p| p["spec"]["containers"][0]["image"] == "nginx:2")
+    );
+    w.kubectl_ok(&["rollout", "resume", "deployment/rec"]);
+    rollout_status(&w, "rec");
+    wait_for("4 nginx:3 pods", &w, Duration::from_secs(30), || {
+        let pods = live(&pods_of(&w, "rec"));
+        pods.len() == 4
+            && pods
+                .iter()
+                .all(|p| p["spec"]["containers"][0]["image"] == "nginx:3")
+    });
+    assert_eq!(replicasets_of(&w, "rec").len(), 3);
+}
+
+#[test]
+fn progress_deadline_exceeded() {
+    // no kubelet: pods never become ready
+    let w = Warren::start();
+    let manifest = deployment("stuck", 2, "nginx:1", 1, 0).replace(
+        r#""replicas":2,"#,
+        r#""replicas":2,"progressDeadlineSeconds":2,"#,
+    );
+    w.kubectl_apply_ok(&["apply", "-f", "-"], &manifest);
+    wait_for(
+        "ProgressDeadlineExceeded",
+        &w,
+        Duration::from_secs(30),
+        || {
+            let d = w.get_json(&["deployment", "stuck"]);
+            d["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| {
+                    c["type"] == "Progressing"
+                        && c["status"] == "False"
+                        && c["reason"] == "ProgressDeadlineExceeded"
+                })
+        },
+    );
+    let out = w.kubectl(&["rollout", "status", "deployment/stuck", "--timeout=20s"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exceeded its progress deadline"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = w.get_json(&["deployment", "stuck"]);
+    let available = d["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Available")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(available["status"], "False");
+    assert_eq!(available["reason"], "MinimumReplicasUnavailable");
 }
