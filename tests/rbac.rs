@@ -268,7 +268,7 @@ fn token_review(w: &Warren, token: &str) -> Value {
 /// service account is gone. can-i, whoami, TokenReview and the JWKS agree.
 #[test]
 fn service_account_token_rbac_lifecycle() {
-    let w = Warren::start();
+    let w = Warren::start_with(&["--disable-controllers"]);
     w.kubectl_ok(&["create", "serviceaccount", "sa"]);
     let token = w.kubectl_ok(&["create", "token", "sa"]).trim().to_string();
     let kc = user_kubeconfig(&w, "sa", &[format!("token: {token}")]);
@@ -451,7 +451,7 @@ fn service_account_token_rbac_lifecycle() {
 /// A token bound to a pod carries the pod in its claims and user extras, and dies with it.
 #[test]
 fn pod_bound_token_and_audience() {
-    let w = Warren::start();
+    let w = Warren::start_with(&["--disable-controllers"]);
     w.kubectl_ok(&["create", "serviceaccount", "runner"]);
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  serviceAccountName: runner\n  containers:\n  - name: c\n    image: busybox\n";
     w.kubectl_apply_ok(&["create", "-f", "-"], pod);
@@ -583,7 +583,11 @@ fn client_certs_token_file_impersonation_and_escalation() {
     let files = tempfile::tempdir().expect("tempdir");
     let tokens = files.path().join("tokens.csv");
     std::fs::write(&tokens, "bob-token-123,bob,uid-bob,\"dev,qa\"\n").expect("tokens");
-    let w = Warren::start_with(&["--token-auth-file", tokens.to_str().expect("path")]);
+    let w = Warren::start_with(&[
+        "--disable-controllers",
+        "--token-auth-file",
+        tokens.to_str().expect("path"),
+    ]);
 
     // Client certificate user.
     let (crt, key) = client_cert(&w, "jane", "/O=ops/O=oncall/CN=jane");
