@@ -756,3 +756,33 @@ fn crd_objects_and_custom_resources() {
         r#"Apply failed with 1 conflict: conflict with "a": .spec.cfg"#
     );
 }
+
+#[test]
+fn status_applies_own_only_status() {
+    let ty = deploy_ty();
+    let live = apply_ok(
+        &req(ty, "owner", NOW),
+        None,
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 1}}),
+        false,
+    );
+    let status_req = Request {
+        subresource: "status",
+        reset: Reset::AllButStatus,
+        ..req(ty, "controller", LATER)
+    };
+    // spec in a status apply is not the applier's and never conflicts
+    let out = apply_ok(
+        &status_req,
+        Some(&live),
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 7}, "status": {"replicas": 1}}),
+        false,
+    );
+    let e = entry(&out, "controller");
+    assert_eq!(e["subresource"], "status");
+    assert_eq!(e["operation"], "Apply");
+    assert_eq!(e["fieldsV1"], json!({"f:status": {"f:replicas": {}}}));
+    assert_eq!(fields(&out, "owner"), json!({"f:spec": {"f:replicas": {}}}));
+}
