@@ -475,16 +475,13 @@ fn replicaset_adopts_orphans_and_releases_relabelled_pods() {
     assert!(events.contains("SuccessfulCreate"), "{events}");
 }
 
-/// The collector's side of foreground and orphan deletion. The API server is meant to add the
-/// `foregroundDeletion` / `orphan` finalizer on DELETE with that propagationPolicy; here the
-/// owner carries it from creation, so the test does not depend on the server doing so.
+/// Foreground and orphan deletion end to end: the API server adds the `foregroundDeletion` /
+/// `orphan` finalizer on DELETE with that propagationPolicy, the collector does the rest.
 #[test]
 fn garbage_collector_foreground_and_orphan() {
     let w = Warren::start();
-    let owner = |name: &str, finalizer: &str| {
-        format!(
-            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","finalizers":["{finalizer}"]}}}}"#
-        )
+    let owner = |name: &str| {
+        format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}}}}"#)
     };
     let dependent = |name: &str, owner: &str, uid: &str| {
         format!(
@@ -499,21 +496,21 @@ fn garbage_collector_foreground_and_orphan() {
             .to_string()
     };
     // foreground: dependents first, then the owner
-    w.kubectl_apply_ok(&["create", "-f", "-"], &owner("fg", "foregroundDeletion"));
+    w.kubectl_apply_ok(&["create", "-f", "-"], &owner("fg"));
     let uid = uid_of("cm", "fg");
     w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("fg-a", "fg", &uid));
     w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("fg-b", "fg", &uid));
-    w.kubectl_ok(&["delete", "cm", "fg", "--wait=false"]);
+    w.kubectl_ok(&["delete", "cm", "fg", "--cascade=foreground", "--wait=false"]);
     wait_for("foreground deletion", &w, Duration::from_secs(30), || {
         !w.kubectl(&["get", "cm", "fg"]).status.success()
             && !w.kubectl(&["get", "secret", "fg-a"]).status.success()
             && !w.kubectl(&["get", "secret", "fg-b"]).status.success()
     });
     // orphan: dependents stay, without the reference
-    w.kubectl_apply_ok(&["create", "-f", "-"], &owner("or", "orphan"));
+    w.kubectl_apply_ok(&["create", "-f", "-"], &owner("or"));
     let uid = uid_of("cm", "or");
     w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("or-a", "or", &uid));
-    w.kubectl_ok(&["delete", "cm", "or", "--wait=false"]);
+    w.kubectl_ok(&["delete", "cm", "or", "--cascade=orphan", "--wait=false"]);
     wait_for("orphaning", &w, Duration::from_secs(30), || {
         !w.kubectl(&["get", "cm", "or"]).status.success()
     });

@@ -1077,6 +1077,31 @@ pub async fn delete(
     }
 }
 
+/// The finalizers an object keeps when deleted, with the garbage collector's `orphan` or
+/// `foregroundDeletion` set from the propagation policy (kube's
+/// deletionFinalizersForGarbageCollection); without a policy, the ones already there stay.
+fn gc_finalizers(opts: &DeleteOptions, existing: &[String]) -> Vec<String> {
+    let has = |f: &str| existing.iter().any(|e| e == f);
+    let (orphan, foreground) = match opts.propagation.as_deref() {
+        Some("Orphan") => (true, false),
+        Some("Foreground") => (false, true),
+        Some(_) => (false, false),
+        None => (has("orphan"), has("foregroundDeletion")),
+    };
+    let mut out: Vec<String> = existing
+        .iter()
+        .filter(|f| *f != "orphan" && *f != "foregroundDeletion")
+        .cloned()
+        .collect();
+    if orphan {
+        out.push("orphan".into());
+    }
+    if foreground {
+        out.push("foregroundDeletion".into());
+    }
+    out
+}
+
 async fn delete_once(
     state: &AppState,
     a: &Addressed,
@@ -1095,17 +1120,29 @@ async fn delete_once(
         e.kind = Some("namespaces".into());
         return Err(e);
     }
-    let pending = !meta::finalizers(&old).is_empty() || is_namespace || crate::crd::is_crd(res);
+    let current = meta::finalizers(&old);
+    let wanted = gc_finalizers(opts, &current);
+    let pending = !wanted.is_empty() || is_namespace || crate::crd::is_crd(res);
     if pending {
         let mut marked = old.clone();
-        if meta::meta_str(&marked, "deletionTimestamp").is_none() {
+        let first = meta::meta_str(&marked, "deletionTimestamp").is_none();
+        if first || wanted != current {
             let m = meta::meta_mut(&mut marked);
-            m.insert("deletionTimestamp".into(), json!(meta::now_rfc3339()));
-            m.insert("deletionGracePeriodSeconds".into(), json!(0));
-            if is_namespace {
+            if first {
+                m.insert("deletionTimestamp".into(), json!(meta::now_rfc3339()));
+                m.insert("deletionGracePeriodSeconds".into(), json!(0));
+            }
+            if wanted.is_empty() {
+                m.remove("finalizers");
+            } else {
+                m.insert("finalizers".into(), json!(wanted));
+            }
+            if first && is_namespace {
                 marked["status"]["phase"] = json!("Terminating");
             }
-            crate::crd::mark_deleting(res, &mut marked);
+            if first {
+                crate::crd::mark_deleting(res, &mut marked);
+            }
             if !opts.dry_run {
                 state.objects.update(res, &mut marked, old_rev).await?;
             }
@@ -1178,6 +1215,29 @@ pub async fn delete_collection(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gc_finalizers_follow_the_propagation_policy() {
+        let with = |p: Option<&str>| DeleteOptions {
+            propagation: p.map(str::to_string),
+            ..Default::default()
+        };
+        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            gc_finalizers(&with(Some("Orphan")), &f(&["a"])),
+            f(&["a", "orphan"])
+        );
+        assert_eq!(
+            gc_finalizers(&with(Some("Foreground")), &f(&["orphan"])),
+            f(&["foregroundDeletion"])
+        );
+        assert_eq!(
+            gc_finalizers(&with(Some("Background")), &f(&["foregroundDeletion", "x"])),
+            f(&["x"])
+        );
+        assert_eq!(gc_finalizers(&with(None), &f(&["orphan"])), f(&["orphan"]));
+        assert!(gc_finalizers(&with(None), &[]).is_empty());
+    }
 
     #[test]
     fn continue_token_round_trip_and_garbage() {
