@@ -16,14 +16,13 @@ use warren_e2e::Warren;
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/// Collapses runs of whitespace (kubectl pads table and describe columns with spaces).
-
 /// These tests exercise the API server itself: controllers stay off so that objects they would
 /// add (such as `kube-root-ca.crt` in every namespace) don't race with exact listings.
 fn bare_api() -> Warren {
     Warren::start_with(&["--disable-controllers"])
 }
 
+/// Collapses runs of whitespace (kubectl pads table and describe columns with spaces).
 fn norm(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }

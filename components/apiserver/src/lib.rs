@@ -5,8 +5,8 @@
 // would cost more code than the larger Result saves.
 #![allow(clippy::result_large_err)]
 
-pub mod auth;
 mod admission;
+pub mod auth;
 mod body;
 mod bootstrap;
 mod crd;

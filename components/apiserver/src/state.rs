@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
 
 use warren_apimachinery::registry::{self, Resource};
 
@@ -75,8 +75,7 @@ impl Catalog {
         let current = inner.custom.get(crd_name);
         let unchanged = match current {
             Some(cur) => {
-                cur.len() == resources.len()
-                    && cur.iter().zip(&resources).all(|(a, b)| **a == *b)
+                cur.len() == resources.len() && cur.iter().zip(&resources).all(|(a, b)| **a == *b)
             }
             None => resources.is_empty(),
         };
