@@ -4,23 +4,7 @@
 //! restarts. Expected output is what kube-apiserver 1.33 and kubectl print.
 
 use serde_json::{Value, json};
-use warren_e2e::Warren;
-
-/// Collapses runs of whitespace.
-fn norm(line: &str) -> String {
-    line.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Non-empty output lines, whitespace collapsed.
-fn lines(out: &str) -> Vec<String> {
-    out.lines().map(norm).filter(|l| !l.is_empty()).collect()
-}
-
-/// A kubectl age such as `0s`, `12s`, `3m4s`.
-fn is_age(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_digit() || "smhdy".contains(c))
-}
+use warren_e2e::{Warren, is_age, lines};
 
 /// `kubectl get` output with the trailing age of each row (when it is one) as `<age>`.
 fn table(out: &str) -> Vec<String> {

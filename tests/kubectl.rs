@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use warren_e2e::Warren;
+use warren_e2e::{Warren, is_age, lines, norm};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -20,22 +20,6 @@ use warren_e2e::Warren;
 /// add (such as `kube-root-ca.crt` in every namespace) don't race with exact listings.
 fn bare_api() -> Warren {
     Warren::start_with(&["--disable-controllers"])
-}
-
-/// Collapses runs of whitespace (kubectl pads table and describe columns with spaces).
-fn norm(line: &str) -> String {
-    line.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Non-empty output lines, whitespace collapsed.
-fn lines(out: &str) -> Vec<String> {
-    out.lines().map(norm).filter(|l| !l.is_empty()).collect()
-}
-
-/// A kubectl age such as `0s`, `12s`, `3m4s`, `2d`.
-fn is_age(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_digit() || "smhdy".contains(c))
 }
 
 /// Table rows with whitespace collapsed and the AGE column (located in `header`) replaced by

@@ -242,3 +242,19 @@ fn tail(s: &str, n: usize) -> &str {
     }
     &s[start..]
 }
+
+/// Collapses runs of whitespace (kubectl pads table and describe columns with spaces).
+pub fn norm(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Non-empty output lines, whitespace collapsed.
+pub fn lines(out: &str) -> Vec<String> {
+    out.lines().map(norm).filter(|l| !l.is_empty()).collect()
+}
+
+/// A kubectl age such as `0s`, `12s`, `3m4s`, `2d`.
+pub fn is_age(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_digit() || "smhdy".contains(c))
+}

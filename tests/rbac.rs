@@ -7,15 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use warren_e2e::{Warren, kubectl_bin};
-
-fn norm(line: &str) -> String {
-    line.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn lines(out: &str) -> Vec<String> {
-    out.lines().map(norm).filter(|l| !l.is_empty()).collect()
-}
+use warren_e2e::{Warren, kubectl_bin, lines};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
