@@ -69,10 +69,12 @@ measure kube-apiserver+etcd https://127.0.0.1:24443 "$a/ca.crt" "$api_pid" "$etc
 kill "$api_pid" "$etcd_pid"
 
 # ---- warren ----
+# The anchor is kube-apiserver + etcd without kube-controller-manager, so warren runs the same
+# parts: API server + store, controllers off (their informer caches would be measured otherwise).
 w=$work/warren; mkdir -p "$w"
 TOKEN=unknown
 read -r START warren_pid < <(python3 "$here/readyz.py" https://127.0.0.1:25443 /nonexistent "" "$w.log" \
-  "$WARREN" serve --role syncer --data-dir "$w" --listen 127.0.0.1:25443)
+  "$WARREN" serve --role syncer --data-dir "$w" --listen 127.0.0.1:25443 --disable-controllers)
 pids+=("$warren_pid")
 for _ in $(seq 100); do [ -f "$w/kubeconfig.yaml" ] && break; sleep 0.05; done
 TOKEN=$(cat "$w/token")
