@@ -347,6 +347,28 @@ impl Store {
         Ok(out)
     }
 
+    /// The live row of `key` as `(mod revision, create revision, value)`, checked against the
+    /// caller's expected mod revision: the precondition shared by update and delete.
+    fn live_at(
+        tx: &Transaction<'_>,
+        key: &str,
+        expected_mod_revision: Option<i64>,
+    ) -> Result<(i64, i64, Vec<u8>), StoreError> {
+        let (prev_rev, create_rev, prev_value) =
+            read_live(tx, key)?.ok_or_else(|| StoreError::NotFound {
+                key: key.to_owned(),
+            })?;
+        if let Some(expected) = expected_mod_revision
+            && expected != prev_rev
+        {
+            return Err(StoreError::Conflict {
+                key: key.to_owned(),
+                current_revision: prev_rev,
+            });
+        }
+        Ok((prev_rev, create_rev, prev_value))
+    }
+
     fn next_revision(tx: &Transaction<'_>) -> Result<i64, StoreError> {
         read_current_rev(tx)?
             .checked_add(1)
@@ -415,18 +437,7 @@ impl Store {
         expected_mod_revision: Option<i64>,
     ) -> Result<i64, StoreError> {
         self.write(|tx| {
-            let (prev_rev, create_rev, prev_value) =
-                read_live(tx, key)?.ok_or_else(|| StoreError::NotFound {
-                    key: key.to_owned(),
-                })?;
-            if let Some(expected) = expected_mod_revision
-                && expected != prev_rev
-            {
-                return Err(StoreError::Conflict {
-                    key: key.to_owned(),
-                    current_revision: prev_rev,
-                });
-            }
+            let (prev_rev, create_rev, prev_value) = Self::live_at(tx, key, expected_mod_revision)?;
             let rev = Self::next_revision(tx)?;
             let value = value_for(rev);
             let value = value.as_slice();
@@ -458,18 +469,7 @@ impl Store {
         expected_mod_revision: Option<i64>,
     ) -> Result<(i64, KeyValue), StoreError> {
         self.write(|tx| {
-            let (prev_rev, create_rev, prev_value) =
-                read_live(tx, key)?.ok_or_else(|| StoreError::NotFound {
-                    key: key.to_owned(),
-                })?;
-            if let Some(expected) = expected_mod_revision
-                && expected != prev_rev
-            {
-                return Err(StoreError::Conflict {
-                    key: key.to_owned(),
-                    current_revision: prev_rev,
-                });
-            }
+            let (prev_rev, create_rev, prev_value) = Self::live_at(tx, key, expected_mod_revision)?;
             let rev = Self::next_revision(tx)?;
             let empty: &[u8] = &[];
             tx.prepare_cached(SQL_INSERT)?
