@@ -653,6 +653,29 @@ impl<K: SetKind> Ctl<K> {
     async fn adopt(&self, set: &K, pod: &Pod) -> Result<bool, kube::Error> {
         let mut refs = pod.metadata.owner_references.clone().unwrap_or_default();
         refs.push(self.owner_ref(set));
+        self.set_owner_refs(pod, json!(refs)).await
+    }
+
+    async fn release(&self, set: &K, pod: &Pod) -> Result<(), kube::Error> {
+        let uid = set.meta().uid.clone().unwrap_or_default();
+        let refs: Vec<&OwnerReference> = pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .filter(|r| r.uid != uid)
+            .collect();
+        let refs = if refs.is_empty() {
+            Value::Null
+        } else {
+            json!(refs)
+        };
+        self.set_owner_refs(pod, refs).await.map(|_| ())
+    }
+
+    /// Replaces a pod's ownerReferences, guarded by its uid. False when the pod is gone or
+    /// changed underneath (404/409/422): the next sync decides again.
+    async fn set_owner_refs(&self, pod: &Pod, refs: Value) -> Result<bool, kube::Error> {
         let patch = json!({"metadata": {
             "ownerReferences": refs,
             "uid": pod.metadata.uid,
@@ -671,37 +694,6 @@ impl<K: SetKind> Ctl<K> {
         {
             Ok(_) => Ok(true),
             Err(e) if is_status(&e, 404) || is_status(&e, 409) || is_status(&e, 422) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn release(&self, set: &K, pod: &Pod) -> Result<(), kube::Error> {
-        let uid = set.meta().uid.clone().unwrap_or_default();
-        let refs: Vec<&OwnerReference> = pod
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .filter(|r| r.uid != uid)
-            .collect();
-        let patch = json!({"metadata": {
-            "ownerReferences": if refs.is_empty() { Value::Null } else { json!(refs) },
-            "uid": pod.metadata.uid,
-        }});
-        let api: Api<Pod> = Api::namespaced(
-            self.ctx.client.clone(),
-            pod.metadata.namespace.as_deref().unwrap_or_default(),
-        );
-        match api
-            .patch(
-                &pod.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_status(&e, 404) || is_status(&e, 409) || is_status(&e, 422) => Ok(()),
             Err(e) => Err(e),
         }
     }
