@@ -839,3 +839,116 @@ fn client_certs_token_file_impersonation_and_escalation() {
         text(&out.stderr)
     );
 }
+
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn secret_token(w: &Warren, ns: &str, name: &str) -> Option<String> {
+    let out = w.kubectl(&["get", "secret", "-n", ns, name, "-o", "json"]);
+    if !out.status.success() {
+        return None;
+    }
+    let s: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let t = s["data"]["token"].as_str()?;
+    let ok = s["data"]["ca.crt"].is_string()
+        && s["data"]["namespace"].is_string()
+        && s["metadata"]["annotations"]["kubernetes.io/service-account.uid"].is_string();
+    ok.then(|| String::from_utf8(b64url_decode(t)).expect("token utf-8"))
+}
+
+/// The tokens controller: with `--legacy-service-account-token-secrets` every ServiceAccount
+/// gets a `<sa>-token-xxxxx` Secret in its `secrets` list (Kubernetes before 1.24); the token in
+/// it authenticates as the service account until the Secret is deleted, after which a new one
+/// is made. A token Secret created by hand is filled; one whose ServiceAccount is gone is deleted.
+#[test]
+fn legacy_token_secrets() {
+    let w = Warren::start_with(&["--legacy-service-account-token-secrets"]);
+    w.kubectl_ok(&["create", "namespace", "legacy"]);
+    let first = wait_for("default SA token secret", || {
+        let sa = w.get_json(&["serviceaccount", "default", "-n", "legacy"]);
+        let name = sa["secrets"][0]["name"].as_str()?.to_string();
+        Some(name)
+    });
+    assert!(
+        first.starts_with("default-token-") && first.len() == 19,
+        "{first}"
+    );
+    let token = wait_for("filled token", || secret_token(&w, "legacy", &first));
+    let claims: Value = serde_json::from_slice(&b64url_decode(
+        token.split('.').nth(1).expect("jwt payload"),
+    ))
+    .expect("claims");
+    assert_eq!(claims["iss"], "kubernetes/serviceaccount");
+    assert_eq!(
+        claims["kubernetes.io/serviceaccount/secret.name"],
+        first.as_str()
+    );
+
+    let kc = user_kubeconfig(&w, "legacy", &[format!("token: {token}")]);
+    let who = ok_as(&w, &kc, &["auth", "whoami", "-o", "json"]);
+    let who: Value = serde_json::from_str(&who).expect("whoami");
+    assert_eq!(
+        who["status"]["userInfo"]["username"],
+        "system:serviceaccount:legacy:default"
+    );
+    let review = token_review(&w, &token);
+    assert_eq!(review["status"]["authenticated"], true, "{review}");
+
+    // Deleting the Secret revokes the token; the controller makes a new one.
+    w.kubectl_ok(&["delete", "secret", "-n", "legacy", &first]);
+    let second = wait_for("replacement secret", || {
+        let sa = w.get_json(&["serviceaccount", "default", "-n", "legacy"]);
+        let names: Vec<&str> = sa["secrets"]
+            .as_array()?
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        (names.len() == 1 && names[0] != first).then(|| names[0].to_string())
+    });
+    wait_for("second token", || secret_token(&w, "legacy", &second));
+    let out = kubectl_as(&w, &kc, &["auth", "whoami"], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("Unauthorized"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A hand-made token Secret for another service account is filled, and deleted with it.
+    w.kubectl_ok(&["create", "serviceaccount", "-n", "legacy", "robot"]);
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: robot-manual\n  namespace: legacy\n  annotations:\n    kubernetes.io/service-account.name: robot\ntype: kubernetes.io/service-account-token\n",
+    );
+    let manual = wait_for("manual token", || {
+        secret_token(&w, "legacy", "robot-manual")
+    });
+    let kc = user_kubeconfig(&w, "robot", &[format!("token: {manual}")]);
+    let who = ok_as(
+        &w,
+        &kc,
+        &[
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ],
+    );
+    assert_eq!(who, "system:serviceaccount:legacy:robot");
+    w.kubectl_ok(&["delete", "serviceaccount", "-n", "legacy", "robot"]);
+    wait_for("token secrets of a deleted SA removed", || {
+        let out = w.kubectl(&["get", "secret", "-n", "legacy", "robot-manual"]);
+        (!out.status.success()).then_some(())
+    });
+}

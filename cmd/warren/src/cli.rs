@@ -67,6 +67,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WARREN_DISABLE_CONTROLLERS")]
     pub disable_controllers: bool,
 
+    /// Give every ServiceAccount a long-lived token Secret, as Kubernetes did before 1.24
+    /// (old clients and test suites wait for it).
+    #[arg(long, env = "WARREN_LEGACY_SERVICE_ACCOUNT_TOKEN_SECRETS")]
+    pub legacy_service_account_token_secrets: bool,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info,warren_apiserver=debug`.
     #[arg(long, default_value = "info", env = "WARREN_LOG")]
     pub log: String,

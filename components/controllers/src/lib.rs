@@ -11,6 +11,8 @@
 //!   ConfigMap in every namespace ([`serviceaccount`]);
 //! - `replicaset` and `replicationcontroller` (one implementation, [`replicaset`]);
 //! - `deployment` ([`deployment`], pure rollout arithmetic in [`deployment::util`]);
+//! - `serviceaccount-token`: fills service-account token Secrets, and with the legacy option
+//!   creates one per ServiceAccount as Kubernetes did before 1.24 ([`serviceaccount_tokens`]);
 //! - `garbagecollector` over every served resource found through discovery ([`gc`]).
 #![forbid(unsafe_code)]
 
@@ -23,6 +25,7 @@ pub mod queue;
 pub mod replicaset;
 pub mod selector;
 pub mod serviceaccount;
+pub mod serviceaccount_tokens;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -57,6 +60,7 @@ pub(crate) fn is_status(e: &kube::Error, code: u16) -> bool {
 /// Every controller this crate runs, by kube-controller-manager's name.
 pub const ALL: &[&str] = &[
     "serviceaccount",
+    "serviceaccount-token",
     "root-ca-cert-publisher",
     "replicaset",
     "replicationcontroller",
@@ -73,10 +77,18 @@ pub struct Context {
     pub root_ca: Option<String>,
 }
 
+/// What the tokens controller needs: the signer, and whether to create legacy token Secrets.
+#[derive(Clone)]
+pub struct TokenOptions {
+    pub signer: serviceaccount_tokens::TokenSigner,
+    pub legacy_secrets: bool,
+}
+
 /// The set of built-in controllers to run.
 pub struct Controllers {
     ctx: Context,
     disabled: HashSet<String>,
+    tokens: Option<TokenOptions>,
 }
 
 impl Controllers {
@@ -88,12 +100,19 @@ impl Controllers {
                 root_ca: None,
             },
             disabled: HashSet::new(),
+            tokens: None,
         }
     }
 
     /// The cluster CA (PEM) to publish in every namespace.
     pub fn root_ca(mut self, pem: Option<String>) -> Controllers {
         self.ctx.root_ca = pem;
+        self
+    }
+
+    /// Runs the tokens controller with this signer (without one it does not run).
+    pub fn tokens(mut self, options: TokenOptions) -> Controllers {
+        self.tokens = Some(options);
         self
     }
 
@@ -117,6 +136,12 @@ impl Controllers {
             let ctx = self.ctx.clone();
             let (sa, ca) = (on("serviceaccount"), on("root-ca-cert-publisher"));
             tasks.spawn(async move { serviceaccount::run(ctx, sa, ca).await });
+        }
+        if let (true, Some(t)) = (on("serviceaccount-token"), self.tokens.clone()) {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move {
+                serviceaccount_tokens::run(ctx, t.signer, t.legacy_secrets).await
+            });
         }
         if on("replicaset") {
             let ctx = self.ctx.clone();

@@ -59,7 +59,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         };
         let (kubeconfig_tx, kubeconfig_rx) = tokio::sync::oneshot::channel();
         if !args.disable_controllers {
-            tokio::spawn(start_controllers(kubeconfig_rx));
+            // The tokens controller signs with the API server's service-account key, like
+            // kube-controller-manager's --service-account-private-key-file.
+            let key = warren_apiserver::auth::jwt::SigningKey::load_or_create(&args.data_dir)
+                .context("service-account signing key")?;
+            let tokens = warren_controllers::TokenOptions {
+                signer: std::sync::Arc::new(move |claims| key.sign(claims)),
+                legacy_secrets: args.legacy_service_account_token_secrets,
+            };
+            tokio::spawn(start_controllers(kubeconfig_rx, tokens));
         }
         warren_apiserver::run(config, shutdown_signal(), |started| {
             eprintln!(
@@ -76,12 +84,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Once the API serves, the built-in controllers run against it through the written kubeconfig.
-async fn start_controllers(kubeconfig: tokio::sync::oneshot::Receiver<std::path::PathBuf>) {
+async fn start_controllers(
+    kubeconfig: tokio::sync::oneshot::Receiver<std::path::PathBuf>,
+    tokens: warren_controllers::TokenOptions,
+) {
     let Ok(path) = kubeconfig.await else { return };
     match warren_controllers::client_from_kubeconfig(&path).await {
         Ok((client, ca)) => {
             let _ = warren_controllers::Controllers::new(client)
                 .root_ca(ca)
+                .tokens(tokens)
                 .start(std::future::pending())
                 .await;
         }

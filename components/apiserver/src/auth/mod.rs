@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
+use base64::Engine;
 use http::{HeaderMap, Method, header};
 use serde_json::{Value, json};
 use warren_apimachinery::error::ApiError;
@@ -197,6 +198,13 @@ pub async fn authenticate_token(
         .key
         .verify_signature(token)
         .map_err(|e| format!("invalid bearer token, {e}"))?;
+    if claims["iss"].as_str() == Some(LEGACY_ISSUER) {
+        let user = legacy_service_account_user(state, token, &claims).await?;
+        return Ok(TokenUser {
+            user,
+            audiences: agnostic()?,
+        });
+    }
     let matched = jwt::check_claims(&claims, &auth.issuer, audiences, now_unix())
         .map_err(|e| format!("invalid bearer token, {e}"))?;
     let user = service_account_user(state, &claims).await?;
@@ -226,6 +234,76 @@ async fn lookup(
 
 fn uid_of(obj: &Value) -> &str {
     obj["metadata"]["uid"].as_str().unwrap_or("")
+}
+
+/// The issuer of secret-based service-account tokens.
+pub const LEGACY_ISSUER: &str = "kubernetes/serviceaccount";
+
+fn service_account_groups(ns: &str) -> Vec<String> {
+    vec![
+        rbac::SYSTEM_SERVICEACCOUNTS.to_string(),
+        format!("{}:{ns}", rbac::SYSTEM_SERVICEACCOUNTS),
+        rbac::SYSTEM_AUTHENTICATED.to_string(),
+    ]
+}
+
+/// kube's legacy validator for secret-based tokens: the Secret must still exist, hold this
+/// very token and belong to the service account, which must still have the claimed uid.
+async fn legacy_service_account_user(
+    state: &AppState,
+    token: &str,
+    claims: &Value,
+) -> Result<UserInfo, String> {
+    let claim = |k: &str| {
+        claims[format!("kubernetes.io/serviceaccount/{k}")]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let (ns, secret_name, sa_name, sa_uid) = (
+        claim("namespace"),
+        claim("secret.name"),
+        claim("service-account.name"),
+        claim("service-account.uid"),
+    );
+    if ns.is_empty() || secret_name.is_empty() || sa_name.is_empty() {
+        return Err("invalid bearer token, service account claims missing".into());
+    }
+    let secret = lookup(state, "secrets", Some(&ns), &secret_name)
+        .await?
+        .ok_or_else(|| format!("secrets \"{secret_name}\" not found"))?;
+    if secret["metadata"]["deletionTimestamp"].is_string() {
+        return Err(format!("token secret {ns}/{secret_name} is being deleted"));
+    }
+    let stored = secret["data"]["token"]
+        .as_str()
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .unwrap_or_default();
+    if !constant_time_eq(&stored, token.as_bytes()) {
+        return Err(format!(
+            "token does not match the token of secret {ns}/{secret_name}"
+        ));
+    }
+    let sa = lookup(state, "serviceaccounts", Some(&ns), &sa_name)
+        .await?
+        .ok_or_else(|| format!("serviceaccounts \"{sa_name}\" not found"))?;
+    if !sa_uid.is_empty() && sa_uid != uid_of(&sa) {
+        return Err(format!(
+            "service account UID ({}) does not match claim ({sa_uid})",
+            uid_of(&sa)
+        ));
+    }
+    let mut extra = std::collections::BTreeMap::new();
+    extra.insert(
+        "authentication.kubernetes.io/credential-id".into(),
+        vec![format!("secret-uid={}", uid_of(&secret))],
+    );
+    Ok(UserInfo {
+        name: rbac::service_account_username(&ns, &sa_name),
+        uid: uid_of(&sa).to_string(),
+        groups: service_account_groups(&ns),
+        extra,
+    })
 }
 
 /// kube's service-account token validator: the service account (and the bound pod, secret or
@@ -288,11 +366,7 @@ async fn service_account_user(state: &AppState, claims: &Value) -> Result<UserIn
     Ok(UserInfo {
         name: rbac::service_account_username(ns, sa_name),
         uid: uid_of(&sa).to_string(),
-        groups: vec![
-            rbac::SYSTEM_SERVICEACCOUNTS.to_string(),
-            format!("{}:{ns}", rbac::SYSTEM_SERVICEACCOUNTS),
-            rbac::SYSTEM_AUTHENTICATED.to_string(),
-        ],
+        groups: service_account_groups(ns),
         extra,
     })
 }
