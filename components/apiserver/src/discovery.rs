@@ -80,6 +80,15 @@ fn subresources(r: &Resource) -> Vec<(&'static str, String, String, String, Vec<
             vec!["create"],
         ));
     }
+    if r.group.is_empty() && r.plural == "pods" {
+        out.push((
+            "binding",
+            String::new(),
+            "v1".into(),
+            "Binding".into(),
+            vec!["create"],
+        ));
+    }
     if r.group.is_empty() && r.plural == "namespaces" {
         out.push((
             "finalize",

@@ -114,8 +114,9 @@ async fn authenticate_and_authorize<B>(
     Ok(user)
 }
 
-/// The create-only authentication/authorization resources (reviews, TokenRequest).
-async fn auth_resource<B>(
+/// The create-only resources: authentication/authorization reviews, TokenRequest and
+/// pods/binding.
+async fn create_only_resource<B>(
     state: &AppState,
     req: Request<B>,
     rp: &ResourcePath,
@@ -125,6 +126,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let method = req.method().clone();
+    let dry_run = Query::parse(req.uri().query()).dry_run()?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -136,7 +138,11 @@ where
     } else {
         Some(decode_body(content_type.as_deref(), &body)?)
     };
-    let (code, reply) = crate::auth::reviews::serve(state, &method, rp, obj).await?;
+    let (code, reply) = if crate::binding::handles(rp) {
+        crate::binding::serve(state, &method, rp, obj, dry_run).await?
+    } else {
+        crate::auth::reviews::serve(state, &method, rp, obj).await?
+    };
     Ok(json_response(code, &reply, "application/json"))
 }
 
@@ -274,8 +280,10 @@ where
                 "only application/json and application/com.github.proto-openapi.spec.v2.v1.0+protobuf are served for /openapi/v2",
             )),
         },
-        Target::Resource(rp) if crate::auth::reviews::handles(&rp) => {
-            auth_resource(&state, req, &rp).await
+        Target::Resource(rp)
+            if crate::auth::reviews::handles(&rp) || crate::binding::handles(&rp) =>
+        {
+            create_only_resource(&state, req, &rp).await
         }
         Target::Resource(rp) => resource(state, req, rp, accept).await,
         Target::NotFound => Err(not_found()),

@@ -7,6 +7,7 @@
 
 mod admission;
 pub mod auth;
+mod binding;
 mod body;
 mod bootstrap;
 mod crd;

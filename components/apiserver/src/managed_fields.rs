@@ -317,11 +317,16 @@ pub async fn apply_patch(
         FieldValidation::from_query(query)?,
         &mut warnings,
     )?;
-    let config_name = meta::meta_str(&config, "name").unwrap_or("");
-    if config_name != name {
-        return Err(ApiError::bad_request(format!(
+    // kube checks the name of the result: an applied configuration without a name is fine
+    // for an object that exists (kube-rs's status applies send none), not for a create.
+    let config_name = meta::meta_str(&config, "name").unwrap_or("").to_string();
+    let name_mismatch = || {
+        ApiError::bad_request(format!(
             "the name of the object ({config_name}) does not match the name on the URL ({name})"
-        )));
+        ))
+    };
+    if !config_name.is_empty() && config_name != name {
+        return Err(name_mismatch());
     }
     if let (Some(url_ns), Some(ns)) = (a.namespace.as_deref(), meta::meta_str(&config, "namespace"))
         && !ns.is_empty()
@@ -356,6 +361,7 @@ pub async fn apply_patch(
             None if a.subresource.is_some() => {
                 return Err(ApiError::not_found(&res.group, &res.plural, name));
             }
+            None if config_name.is_empty() => return Err(name_mismatch()),
             None => {
                 let applied =
                     engine::apply(&req, None, &config, force).map_err(|e| e.to_api_error())?;
@@ -441,7 +447,7 @@ async fn apply_scale(
         return Err(ApiError::bad_request("metadata.managedFields must be nil"));
     }
     let config_name = meta::meta_str(config, "name").unwrap_or("");
-    if config_name != name {
+    if !config_name.is_empty() && config_name != name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({config_name}) does not match the name on the URL ({name})"
         )));

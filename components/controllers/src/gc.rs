@@ -20,8 +20,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
-    ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions, PropagationPolicy,
+    ApiResource, DeleteParams, DynamicObject, PartialObjectMeta, Patch, PatchParams, Preconditions,
+    PropagationPolicy,
 };
 use kube::discovery::{Discovery, Scope, verbs};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -185,11 +187,28 @@ pub async fn run(ctx: Context) {
         graph: Mutex::new(BTreeMap::new()),
         dirty: Notify::new(),
     });
+    // Discovery again every 30 s like kube's GC, and at once when a CRD changes, so custom
+    // resources are collected from the moment they are served.
+    let rediscover = Arc::new(Notify::new());
     let g = gc.clone();
+    let r = rediscover.clone();
     tokio::spawn(async move {
         loop {
             g.discover().await;
-            tokio::time::sleep(Duration::from_secs(30)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                _ = r.notified() => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    let crds: Api<PartialObjectMeta<CustomResourceDefinition>> = Api::all(ctx.client.clone());
+    tokio::spawn(async move {
+        let stream = watcher(crds, watcher::Config::default()).default_backoff();
+        futures::pin_mut!(stream);
+        while let Some(e) = stream.next().await {
+            if matches!(e, Ok(watcher::Event::Apply(_))) {
+                rediscover.notify_one();
+            }
         }
     });
     tracing::info!(controller = "garbagecollector", "started");

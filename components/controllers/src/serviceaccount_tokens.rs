@@ -49,29 +49,11 @@ const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// A 5-character random suffix like kube's token secret names.
 pub fn random_suffix() -> String {
-    let bytes = random_bytes();
-    bytes[..5]
-        .iter()
-        .map(|b| ALPHANUMS[*b as usize % ALPHANUMS.len()] as char)
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..5)
+        .map(|_| ALPHANUMS[rng.random_range(0..ALPHANUMS.len())] as char)
         .collect()
-}
-
-fn random_bytes() -> [u8; 16] {
-    // std's RandomState is seeded from the OS per instance; two hashes give 16 random bytes
-    // without pulling in a random-number crate.
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = [0u8; 16];
-    for chunk in out.chunks_mut(8) {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0),
-        );
-        chunk.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    out
 }
 
 /// What a token Secret is missing (the data keys and the uid annotation).

@@ -686,6 +686,26 @@ fn json_patch_failures() {
     );
 }
 
+/// evanphx/json-patch: `test` with null passes on a missing (or null) path and fails on a
+/// present value — kube-rs's finalizer helper adds the first finalizer this way.
+#[test]
+fn json_patch_test_null_matches_missing() {
+    let doc = json!({"metadata": {"name": "x", "labels": null}});
+    let patch = json!([
+        {"op": "test", "path": "/metadata/finalizers", "value": null},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["f"]}
+    ]);
+    let out = json_patch(&doc, &patch).expect("null test on missing path passes");
+    assert_eq!(out["metadata"]["finalizers"], json!(["f"]));
+    let patch = json!([{"op": "test", "path": "/metadata/labels", "value": null}]);
+    assert!(json_patch(&doc, &patch).is_ok());
+    let patch = json!([{"op": "test", "path": "/metadata/name", "value": null}]);
+    assert_eq!(
+        json_patch(&doc, &patch).expect_err("present").to_string(),
+        "testing value /metadata/name failed: test failed"
+    );
+}
+
 #[test]
 fn json_patch_rejects_malformed_documents() {
     let doc = json!({});
