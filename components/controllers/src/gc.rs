@@ -77,8 +77,9 @@ pub enum Action {
     },
     /// An owner is deleted in the foreground: delete this dependent (Foreground).
     DeleteForeground { dependent: String },
-    /// An owner is deleted orphaning its dependents: drop the reference to it.
-    Orphan { dependent: String, owner: String },
+    /// Drop the reference to `owner`: it is deleted orphaning its dependents, or deleted in
+    /// the foreground while the dependent has another owner that stays.
+    DropRef { dependent: String, owner: String },
     /// Nothing holds this owner any more: remove the finalizer.
     RemoveFinalizer {
         owner: String,
@@ -108,7 +109,7 @@ pub fn plan(graph: &BTreeMap<String, Node>) -> Vec<Action> {
                 });
             }
             for d in deps {
-                out.push(Action::Orphan {
+                out.push(Action::DropRef {
                     dependent: d.uid.clone(),
                     owner: owner.uid.clone(),
                 });
@@ -126,8 +127,23 @@ pub fn plan(graph: &BTreeMap<String, Node>) -> Vec<Action> {
                 });
             }
             for d in deps.into_iter().filter(|d| !d.deleting) {
-                out.push(Action::DeleteForeground {
-                    dependent: d.uid.clone(),
+                // kube keeps a dependent that has a "solid" owner (present, not itself waiting
+                // for its dependents) and only drops the reference to the deleted one.
+                let solid = d.owners.iter().any(|o| {
+                    o.uid != owner.uid
+                        && graph.get(&o.uid).is_some_and(|g| {
+                            !(g.deleting && g.finalizers.iter().any(|f| f == FOREGROUND))
+                        })
+                });
+                out.push(if solid {
+                    Action::DropRef {
+                        dependent: d.uid.clone(),
+                        owner: owner.uid.clone(),
+                    }
+                } else {
+                    Action::DeleteForeground {
+                        dependent: d.uid.clone(),
+                    }
                 });
             }
         }
@@ -165,6 +181,9 @@ pub fn plan(graph: &BTreeMap<String, Node>) -> Vec<Action> {
             });
         }
     }
+    // a dependent of two owners being deleted is acted on once
+    let mut seen = HashSet::new();
+    out.retain(|a| seen.insert(format!("{a:?}")));
     out
 }
 
@@ -421,7 +440,7 @@ impl Collector {
                 };
                 self.delete(n, PropagationPolicy::Foreground).await
             }
-            Action::Orphan { dependent, owner } => {
+            Action::DropRef { dependent, owner } => {
                 let Some(n) = graph.get(dependent) else {
                     return Ok(());
                 };
@@ -620,6 +639,42 @@ mod tests {
         );
     }
 
+    /// e2e.test's "should not delete dependents that have both valid owner and owner that's
+    /// waiting for dependents to be deleted".
+    #[test]
+    fn foreground_keeps_dependents_with_another_solid_owner() {
+        let g = graph(vec![
+            node("rc1", &[], true, &[FOREGROUND]),
+            node("rc2", &[], false, &[]),
+            node("both", &[("rc1", true), ("rc2", false)], false, &[]),
+            node("only", &[("rc1", true)], false, &[]),
+        ]);
+        assert_eq!(
+            plan(&g),
+            vec![
+                Action::DropRef {
+                    dependent: "both".into(),
+                    owner: "rc1".into()
+                },
+                Action::DeleteForeground {
+                    dependent: "only".into()
+                },
+            ]
+        );
+        // an owner that is itself waiting for its dependents is not solid
+        let g = graph(vec![
+            node("rc1", &[], true, &[FOREGROUND]),
+            node("rc2", &[], true, &[FOREGROUND]),
+            node("both", &[("rc1", true), ("rc2", true)], false, &[]),
+        ]);
+        assert_eq!(
+            plan(&g),
+            vec![Action::DeleteForeground {
+                dependent: "both".into()
+            }]
+        );
+    }
+
     #[test]
     fn orphan_removes_references_then_the_finalizer() {
         let g = graph(vec![
@@ -628,7 +683,7 @@ mod tests {
         ]);
         assert_eq!(
             plan(&g),
-            vec![Action::Orphan {
+            vec![Action::DropRef {
                 dependent: "pod".into(),
                 owner: "rs".into()
             }]
