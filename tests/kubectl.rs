@@ -17,9 +17,13 @@ use warren_e2e::{Warren, is_age, lines, norm};
 // helpers
 
 /// These tests exercise the API server itself: controllers stay off so that objects they would
-/// add (such as `kube-root-ca.crt` in every namespace) don't race with exact listings.
+/// add (such as `kube-root-ca.crt` in every namespace) don't race with exact listings. Pods need
+/// their service account (the ServiceAccount admission plugin refuses them otherwise), so the
+/// `default` one the serviceaccount controller would make is created here, once.
 fn bare_api() -> Warren {
-    Warren::start_with(&["--disable-controllers"])
+    let w = Warren::start_with(&["--disable-controllers"]);
+    w.kubectl_ok(&["create", "serviceaccount", "default"]);
+    w
 }
 
 /// Table rows with whitespace collapsed and the AGE column (located in `header`) replaced by
@@ -1218,6 +1222,17 @@ fn run_pods_and_pod_field_selectors() {
         [r#"Error from server (AlreadyExists): pods "p1" already exists"#]
     );
     assert_eq!(
+        lines(&w.kubectl_err(&[
+            "run",
+            "p3",
+            "--image=nginx",
+            r#"--overrides={"spec":{"serviceAccountName":"ghost"}}"#
+        ])),
+        [
+            r#"Error from server (Forbidden): pods "p3" is forbidden: error looking up service account default/ghost: serviceaccount "ghost" not found"#
+        ]
+    );
+    assert_eq!(
         w.kubectl_ok(&["delete", "pod", "p2", "--wait=false"]),
         "pod \"p2\" deleted\n"
     );
@@ -2323,6 +2338,27 @@ fn server_defaults_and_generated_fields() {
         &json!(true),
     );
     s.eq("pod priority", &p["spec"]["priority"], &json!(0));
+    // ServiceAccount admission: the projected token volume, mounted read-only.
+    let volume = p["spec"]["volumes"][0]["name"].as_str().unwrap_or("");
+    s.eq(
+        "pod token volume name",
+        &json!(volume.starts_with("kube-api-access-") && volume.len() == 21),
+        &json!(true),
+    );
+    s.eq(
+        "pod token volume sources",
+        &p["spec"]["volumes"][0]["projected"]["sources"],
+        &json!([
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+        ]),
+    );
+    s.eq(
+        "pod token mount",
+        &p["spec"]["containers"][0]["volumeMounts"],
+        &json!([{"name": volume, "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]),
+    );
 
     // Service: ClusterIP allocated, targetPort defaults to port.
     create(

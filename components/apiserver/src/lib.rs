@@ -23,6 +23,7 @@ mod openapi_v2_proto;
 pub mod pki;
 mod request;
 mod resources;
+mod sa_admission;
 mod service_alloc;
 mod state;
 mod tables;

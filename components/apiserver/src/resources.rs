@@ -231,6 +231,12 @@ pub(crate) async fn create_tracked(
     crate::admission::apply_defaults(res, &mut obj);
     crate::managed_fields::on_create(a, query, &mut obj, tracking)?;
     default_service_account(res, &mut obj);
+    if res.group.is_empty()
+        && res.kind == "Pod"
+        && let Some(ns) = a.namespace.as_deref()
+    {
+        crate::sa_admission::admit(state, ns, &mut obj).await?;
+    }
     let errors = crate::admission::validate_create(res, &obj);
     if !errors.is_empty() {
         return Err(invalid(res, &obj, &errors));
