@@ -642,3 +642,103 @@ fn progress_deadline_exceeded() {
     assert_eq!(available["status"], "False");
     assert_eq!(available["reason"], "MinimumReplicasUnavailable");
 }
+
+/// Deleting a namespace removes everything in it — 1,000 objects of eleven kinds, custom
+/// resources and a Deployment's ReplicaSet and pods included — and then the namespace itself.
+#[test]
+fn namespace_deletion_removes_a_thousand_objects_of_mixed_kinds() {
+    let w = Warren::start();
+    let _kubelet = FakeKubelet::start(
+        &w.kubeconfig,
+        Duration::from_millis(100),
+        Duration::from_millis(100),
+    );
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        r#"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+        "metadata":{"name":"gadgets.warren.test"},
+        "spec":{"group":"warren.test","scope":"Namespaced",
+        "names":{"plural":"gadgets","singular":"gadget","kind":"Gadget"},
+        "versions":[{"name":"v1","served":true,"storage":true,
+        "schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}"#,
+    );
+    w.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gadgets.warren.test",
+        "--timeout=30s",
+    ]);
+    w.kubectl_ok(&["create", "namespace", "doomed"]);
+    wait_for(
+        "default service account",
+        &w,
+        Duration::from_secs(20),
+        || {
+            w.kubectl(&["get", "sa", "default", "-n", "doomed"])
+                .status
+                .success()
+        },
+    );
+    // 1,000 objects: the Deployment (1) with its ReplicaSet and 3 pods (4) and the two objects
+    // the controllers add (default ServiceAccount, kube-root-ca.crt) count towards the total.
+    let mut docs = Vec::new();
+    let kinds: [(&str, usize); 9] = [
+        ("ConfigMap", 250),
+        ("Secret", 200),
+        ("Gadget", 200),
+        ("ServiceAccount", 100),
+        ("Service", 80),
+        ("Role", 60),
+        ("RoleBinding", 60),
+        ("Pod", 43),
+        ("Deployment", 1),
+    ];
+    for (kind, n) in kinds {
+        for i in 0..n {
+            let name = format!("{}-{i}", kind.to_lowercase());
+            docs.push(match kind {
+                "ConfigMap" => format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"k":"v"}}}}"#),
+                "Secret" => format!(r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"{name}"}},"stringData":{{"k":"v"}}}}"#),
+                "Gadget" => format!(r#"{{"apiVersion":"warren.test/v1","kind":"Gadget","metadata":{{"name":"{name}"}},"spec":{{"i":{i}}}}}"#),
+                "ServiceAccount" => format!(r#"{{"apiVersion":"v1","kind":"ServiceAccount","metadata":{{"name":"{name}"}}}}"#),
+                "Service" => format!(r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{name}"}},"spec":{{"ports":[{{"port":80}}],"selector":{{"app":"{name}"}}}}}}"#),
+                "Role" => format!(r#"{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{{"name":"{name}"}},"rules":[{{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}}]}}"#),
+                "RoleBinding" => format!(r#"{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{{"name":"{name}"}},"roleRef":{{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"role-{i}"}},"subjects":[{{"kind":"ServiceAccount","name":"serviceaccount-{i}","namespace":"doomed"}}]}}"#),
+                "Pod" => format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}"}},"spec":{{"containers":[{{"name":"c","image":"busybox"}}]}}}}"#),
+                _ => deployment("web", 3, "nginx:1", 1, 0),
+            });
+        }
+    }
+    let list = format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        docs.join(",")
+    );
+    w.kubectl_apply_ok(&["create", "-n", "doomed", "-f", "-", "-o", "name"], &list);
+    wait_for("deployment pods", &w, Duration::from_secs(60), || {
+        live(&items(
+            &w.get_json(&["pods", "-n", "doomed", "-l", "app=web"]),
+        ))
+        .len()
+            == 3
+    });
+    let all = "configmaps,secrets,gadgets,serviceaccounts,services,roles,rolebindings,pods,deployments,replicasets,endpoints";
+    let count = |w: &Warren| items(&w.get_json(&[all, "-n", "doomed"])).len();
+    let before = count(&w);
+    assert!(before >= 1000, "only {before} objects in the namespace");
+
+    let started = Instant::now();
+    w.kubectl_ok(&["delete", "namespace", "doomed", "--timeout=120s"]);
+    let took = started.elapsed();
+    let out = w.kubectl(&["get", "namespace", "doomed"]);
+    assert!(!out.status.success(), "namespace still there");
+    assert_eq!(count(&w), 0, "objects left behind");
+    // nothing of it anywhere else either (the namespace's objects are gone from every listing)
+    for kind in ["gadgets", "pods", "replicasets", "configmaps"] {
+        let left: Vec<Value> = items(&w.get_json(&[kind, "-A"]))
+            .into_iter()
+            .filter(|o| o["metadata"]["namespace"] == "doomed")
+            .collect();
+        assert!(left.is_empty(), "{kind} left: {left:?}");
+    }
+    eprintln!("namespace with {before} objects deleted in {took:?}");
+}

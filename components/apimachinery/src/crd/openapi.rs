@@ -29,23 +29,53 @@ fn gvk(group: &str, version: &str, kind: &str) -> Value {
     json!([{"group": group, "kind": kind, "version": version}])
 }
 
-/// Removes what swagger 2.0 (and kubectl's v2 reader) cannot take.
+/// Removes what swagger 2.0 (and kubectl's v2 reader) cannot take, as kube-apiserver's v2
+/// conversion does: junctors go; nullable and preserve-unknown-fields nodes lose their
+/// properties and items (kubectl would reject unknown fields), nullable ones their type too;
+/// arrays left without items lose their type; nullable properties are not required.
 fn to_v2(v: &mut Value) {
     let Some(m) = v.as_object_mut() else {
         return;
     };
-    for k in [
-        "nullable",
-        "anyOf",
-        "oneOf",
-        "not",
-        "x-kubernetes-validations",
-    ] {
+    for k in ["anyOf", "oneOf", "not", "x-kubernetes-validations"] {
         m.remove(k);
     }
     if m.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
         m.remove("type");
         m.remove("allOf");
+    }
+    if m.remove("nullable") == Some(Value::Bool(true)) {
+        m.remove("type");
+        m.remove("items");
+        m.remove("properties");
+    }
+    if m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        m.remove("items");
+        m.remove("properties");
+    }
+    if m.get("type") == Some(&json!("array")) && !m.contains_key("items") {
+        m.remove("type");
+    }
+    let nullable_props: Vec<String> = m
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.iter()
+                .filter(|(_, s)| s.get("nullable") == Some(&Value::Bool(true)))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !nullable_props.is_empty()
+        && let Some(req) = m.get_mut("required").and_then(Value::as_array_mut)
+    {
+        req.retain(|r| {
+            !r.as_str()
+                .is_some_and(|r| nullable_props.iter().any(|n| n == r))
+        });
+        if req.is_empty() {
+            m.remove("required");
+        }
     }
     if let Some(props) = m.get_mut("properties").and_then(Value::as_object_mut) {
         props.values_mut().for_each(to_v2);
@@ -71,10 +101,18 @@ pub fn definitions(res: &Resource, v2: bool) -> Map<String, Value> {
         Value::Object(_) => info.raw_schema.clone(),
         _ => json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
     };
+    // A type that keeps unknown fields at its root is a bare object in v2, without even
+    // apiVersion, kind and metadata: kubectl's v2 validation rejects any field it is not told.
+    let root_preserves = schema.get("x-kubernetes-preserve-unknown-fields") == Some(&json!(true));
     if v2 {
         to_v2(&mut schema);
     }
-    if let Some(m) = schema.as_object_mut() {
+    if v2 && root_preserves {
+        schema = json!({
+            "type": "object",
+            "x-kubernetes-group-version-kind": gvk(&res.group, &res.version, &res.kind),
+        });
+    } else if let Some(m) = schema.as_object_mut() {
         m.entry("type").or_insert_with(|| json!("object"));
         let props = m
             .entry("properties")

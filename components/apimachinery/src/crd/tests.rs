@@ -236,3 +236,30 @@ fn openapi_definitions_of_a_custom_resource() {
         "WidgetList"
     );
 }
+
+/// kube-apiserver's v2 conversion: a root that keeps unknown fields is a bare object (kubectl's
+/// v2 validation would reject anything else); preserve-unknown-fields items lose their schema.
+#[test]
+fn openapi_v2_definitions_drop_what_kubectl_would_reject() {
+    let res = resources_from_crd(&crd());
+    let v1beta1 = res
+        .iter()
+        .find(|r| r.version == "v1beta1")
+        .expect("v1beta1");
+    let defs = openapi::definitions(v1beta1, true);
+    assert_eq!(
+        defs["com.example.v1beta1.Widget"],
+        json!({"type": "object", "x-kubernetes-group-version-kind": [{"group": "example.com", "kind": "Widget", "version": "v1beta1"}]})
+    );
+    let v1 = res.iter().find(|r| r.version == "v1").expect("v1");
+    let w = &openapi::definitions(v1, true)["com.example.v1.Widget"];
+    assert_eq!(
+        w["properties"]["status"]["properties"]["conditions"],
+        json!({"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}})
+    );
+    assert!(w["properties"]["metadata"].is_object());
+    // v3 keeps the root schema as written
+    let v3 = &openapi::definitions(v1beta1, false)["com.example.v1beta1.Widget"];
+    assert_eq!(v3["x-kubernetes-preserve-unknown-fields"], true);
+    assert!(v3["properties"]["metadata"].is_object());
+}
