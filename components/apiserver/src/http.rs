@@ -127,6 +127,17 @@ where
 {
     let method = req.method().clone();
     let dry_run = Query::parse(req.uri().query()).dry_run()?;
+    // These kinds have no table or metadata view: kube answers 406 to such an Accept.
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    if negotiate(accept)? != Representation::Object {
+        return Err(ApiError::new(
+            Reason::NotAcceptable,
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+        ));
+    }
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -224,3 +224,33 @@ proptest! {
         prop_assert!(status.as_u16() != 500 || uri.contains("healthz"), "500 for {}", uri);
     }
 }
+
+/// e2e.test's "should return a 406 for a backend which does not implement metadata": reviews
+/// have no Table view.
+#[test]
+fn create_only_kinds_refuse_table_accept() {
+    runtime().block_on(async {
+        let h = harness();
+        let sar = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"nonResourceAttributes": {"path": "/", "verb": "get"}}});
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+            .header("authorization", format!("Bearer {}", h.token))
+            .header("content-type", "application/json")
+            .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+            .body(Body::from(serde_json::to_vec(&sar).expect("json")))
+            .expect("request");
+        let resp = crate::http::handle(h.state.clone(), req).await;
+        assert_eq!(resp.status().as_u16(), 406);
+        let (s, b) = h
+            .json(
+                Method::POST,
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                sar,
+            )
+            .await;
+        assert_eq!(s.as_u16(), 201, "{b}");
+        assert_eq!(b["status"]["allowed"], true);
+    });
+}
