@@ -77,6 +77,10 @@ pub enum Action {
     },
     /// An owner is deleted in the foreground: delete this dependent (Foreground).
     DeleteForeground { dependent: String },
+    /// As [`Action::DeleteForeground`], for a dependent whose own dependents already wait in
+    /// the foreground (a possible ownership cycle): its references stop blocking first, as
+    /// kube's GC does, so the cycle can unwind.
+    UnblockAndDeleteForeground { dependent: String },
     /// Drop the reference to `owner`: it is deleted orphaning its dependents, or deleted in
     /// the foreground while the dependent has another owner that stays.
     DropRef { dependent: String, owner: String },
@@ -135,10 +139,18 @@ pub fn plan(graph: &BTreeMap<String, Node>) -> Vec<Action> {
                             !(g.deleting && g.finalizers.iter().any(|f| f == FOREGROUND))
                         })
                 });
+                let cycle = dependents.get(d.uid.as_str()).is_some_and(|ds| {
+                    ds.iter()
+                        .any(|x| x.deleting && x.finalizers.iter().any(|f| f == FOREGROUND))
+                });
                 out.push(if solid {
                     Action::DropRef {
                         dependent: d.uid.clone(),
                         owner: owner.uid.clone(),
+                    }
+                } else if cycle {
+                    Action::UnblockAndDeleteForeground {
+                        dependent: d.uid.clone(),
                     }
                 } else {
                     Action::DeleteForeground {
@@ -440,6 +452,13 @@ impl Collector {
                 };
                 self.delete(n, PropagationPolicy::Foreground).await
             }
+            Action::UnblockAndDeleteForeground { dependent } => {
+                let Some(n) = graph.get(dependent) else {
+                    return Ok(());
+                };
+                self.unblock_refs(n).await?;
+                self.delete(n, PropagationPolicy::Foreground).await
+            }
             Action::DropRef { dependent, owner } => {
                 let Some(n) = graph.get(dependent) else {
                     return Ok(());
@@ -479,6 +498,40 @@ impl Collector {
             ..DeleteParams::default()
         };
         ignore_gone(api.delete(&n.name, &dp).await.map(|_| ()))
+    }
+
+    /// Sets `blockOwnerDeletion: false` on every owner reference of `n`.
+    async fn unblock_refs(&self, n: &Node) -> Result<(), kube::Error> {
+        let Some(api) = self.api_for(n.resource, n.namespace.as_deref()) else {
+            return Ok(());
+        };
+        let Some(cur) = api.get_opt(&n.name).await? else {
+            return Ok(());
+        };
+        if cur.metadata.uid.as_deref() != Some(n.uid.as_str()) {
+            return Ok(());
+        }
+        let refs: Vec<_> = cur
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .cloned()
+            .map(|mut r| {
+                if r.block_owner_deletion == Some(true) {
+                    r.block_owner_deletion = Some(false);
+                }
+                r
+            })
+            .collect();
+        let patch = json!({"metadata": {
+            "ownerReferences": refs,
+            "resourceVersion": cur.metadata.resource_version,
+        }});
+        ignore_gone(
+            api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await,
+        )
     }
 
     async fn remove_refs(&self, n: &Node, uids: &[String]) -> Result<(), kube::Error> {
@@ -671,6 +724,37 @@ mod tests {
             plan(&g),
             vec![Action::DeleteForeground {
                 dependent: "both".into()
+            }]
+        );
+    }
+
+    /// e2e.test's "should not be blocked by dependency circle": pod1 → pod2 → pod3 → pod1.
+    #[test]
+    fn foreground_unwinds_an_ownership_cycle() {
+        // pod1 deleted in the foreground, pod2 already too: pod3's dependent (pod1) waits, so
+        // pod3 is unblocked before its foreground deletion.
+        let g = graph(vec![
+            node("pod1", &[("pod3", true)], true, &[FOREGROUND]),
+            node("pod2", &[("pod1", true)], true, &[FOREGROUND]),
+            node("pod3", &[("pod2", true)], false, &[]),
+        ]);
+        assert_eq!(
+            plan(&g),
+            vec![Action::UnblockAndDeleteForeground {
+                dependent: "pod3".into()
+            }]
+        );
+        // once pod3's reference to pod2 no longer blocks, pod2 can go
+        let g = graph(vec![
+            node("pod1", &[("pod3", true)], true, &[FOREGROUND]),
+            node("pod2", &[("pod1", true)], true, &[FOREGROUND]),
+            node("pod3", &[("pod2", false)], true, &[FOREGROUND]),
+        ]);
+        assert_eq!(
+            plan(&g),
+            vec![Action::RemoveFinalizer {
+                owner: "pod2".into(),
+                finalizer: FOREGROUND
             }]
         );
     }
