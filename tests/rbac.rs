@@ -875,10 +875,20 @@ fn secret_token(w: &Warren, ns: &str, name: &str) -> Option<String> {
 fn legacy_token_secrets() {
     let w = Warren::start_with(&["--legacy-service-account-token-secrets"]);
     w.kubectl_ok(&["create", "namespace", "legacy"]);
+    let sa_json = || -> Option<Value> {
+        let out = w.kubectl(&[
+            "get",
+            "serviceaccount",
+            "default",
+            "-n",
+            "legacy",
+            "-o",
+            "json",
+        ]);
+        serde_json::from_slice(&out.stdout).ok()
+    };
     let first = wait_for("default SA token secret", || {
-        let sa = w.get_json(&["serviceaccount", "default", "-n", "legacy"]);
-        let name = sa["secrets"][0]["name"].as_str()?.to_string();
-        Some(name)
+        Some(sa_json()?["secrets"][0]["name"].as_str()?.to_string())
     });
     assert!(
         first.starts_with("default-token-") && first.len() == 19,
@@ -908,7 +918,7 @@ fn legacy_token_secrets() {
     // Deleting the Secret revokes the token; the controller makes a new one.
     w.kubectl_ok(&["delete", "secret", "-n", "legacy", &first]);
     let second = wait_for("replacement secret", || {
-        let sa = w.get_json(&["serviceaccount", "default", "-n", "legacy"]);
+        let sa = sa_json()?;
         let names: Vec<&str> = sa["secrets"]
             .as_array()?
             .iter()

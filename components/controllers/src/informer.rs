@@ -26,10 +26,18 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     F: Fn(&K, bool) + Send + 'static,
 {
+    start_selected(api, watcher::Config::default(), on_change).await
+}
+
+/// Like [`start_with_deletes`], for the objects `config`'s selectors pick: a controller that
+/// needs a few objects of a kind (one name, one type) caches only those.
+pub async fn start_selected<K, F>(api: Api<K>, config: watcher::Config, on_change: F) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    F: Fn(&K, bool) + Send + 'static,
+{
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer);
+    let stream = watcher(api, config).default_backoff().reflect(writer);
     tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(item) = stream.next().await {

@@ -1,7 +1,8 @@
 //! The serviceaccount controller (a `default` ServiceAccount in every namespace) and the
 //! root-ca-cert-publisher (a `kube-root-ca.crt` ConfigMap holding the cluster CA in every
 //! namespace). Both re-create their object when it is deleted, and leave terminating
-//! namespaces alone.
+//! namespaces alone. They watch only the objects of those names, so a namespace full of
+//! ConfigMaps costs them nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 
 use crate::queue::Queue;
@@ -29,11 +31,11 @@ pub async fn run(ctx: Context, service_accounts: bool, root_ca: bool) {
     let sas = if service_accounts {
         let q = queue.clone();
         Some(
-            informer::start(Api::<ServiceAccount>::all(ctx.client.clone()), move |sa| {
-                if sa.name_any() == DEFAULT_SA {
-                    q.add(sa.namespace().unwrap_or_default())
-                }
-            })
+            informer::start_selected(
+                Api::<ServiceAccount>::all(ctx.client.clone()),
+                watcher::Config::default().fields(&format!("metadata.name={DEFAULT_SA}")),
+                move |sa, _| q.add(sa.namespace().unwrap_or_default()),
+            )
             .await,
         )
     } else {
@@ -42,11 +44,11 @@ pub async fn run(ctx: Context, service_accounts: bool, root_ca: bool) {
     let cms = if root_ca {
         let q = queue.clone();
         Some(
-            informer::start(Api::<ConfigMap>::all(ctx.client.clone()), move |cm| {
-                if cm.name_any() == ROOT_CA_CONFIGMAP {
-                    q.add(cm.namespace().unwrap_or_default())
-                }
-            })
+            informer::start_selected(
+                Api::<ConfigMap>::all(ctx.client.clone()),
+                watcher::Config::default().fields(&format!("metadata.name={ROOT_CA_CONFIGMAP}")),
+                move |cm, _| q.add(cm.namespace().unwrap_or_default()),
+            )
             .await,
         )
     } else {

@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 
@@ -111,8 +112,9 @@ pub async fn run(ctx: Context, signer: TokenSigner, auto_create: bool) {
     })
     .await;
     let q = queue.clone();
-    let secrets = informer::start_with_deletes(
+    let secrets = informer::start_selected(
         Api::<Secret>::all(ctx.client.clone()),
+        watcher::Config::default().fields(&format!("type={TOKEN_TYPE}")),
         move |s: &Secret, deleted| {
             let ns = s.namespace().unwrap_or_default();
             if let Some((sa, _)) = owner_of(s) {
