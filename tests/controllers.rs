@@ -200,6 +200,18 @@ fn deployment_rollout_update_undo_scale_and_gc() {
         assert_eq!(refs[0]["controller"], true);
         assert_eq!(refs[0]["blockOwnerDeletion"], true);
     }
+    // the controllers' writes carry kube-controller-manager's field manager
+    let rs = &items(&w.get_json(&["rs", "-l", "app=web", "--show-managed-fields"]))[0];
+    let managers: Vec<&str> = rs["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(
+        managers,
+        ["kube-controller-manager", "kube-controller-manager"]
+    );
     let d = w.get_json(&["deployment", "web"]);
     assert_eq!(
         d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
