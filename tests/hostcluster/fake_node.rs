@@ -13,6 +13,15 @@
 //! apiserver sets that to the time of the delete request plus the grace period). A pod can be
 //! made not ready or failed on request ([`FakeNodes::set_pod_ready`], [`FakeNodes::fail_pod`]).
 //!
+//! A pod can also finish by itself, like a batch container: with the annotation
+//! `fake-node.warren.test/exit-after` (a Go duration such as `300ms` or `2s`) its containers
+//! exit that long after it started running, with the code in `fake-node.warren.test/exit-code`
+//! (default `0`). With restartPolicy Never the pod ends: phase Succeeded for code 0, else
+//! Failed, with terminated container statuses (reason Completed or Error, the exitCode) and
+//! Ready/ContainersReady False (reason PodCompleted). With OnFailure a zero exit ends it the
+//! same way, a non-zero one restarts the containers (restartCount and lastState go up, and
+//! they exit again after the same time). Always-restarting pods ignore the annotations.
+//!
 //! The agent runs on a thread with its own tokio runtime, so it serves synchronous and async
 //! tests alike; dropping the [`FakeNodes`] stops it (the nodes stay registered).
 
@@ -40,6 +49,10 @@ const NODE_LEASE_NS: &str = "kube-node-lease";
 /// Every fake node's address: the apiserver may try to reach a "kubelet" (logs, exec) and must
 /// then only ever dial loopback, where nothing answers.
 const NODE_IP: &str = "127.0.0.1";
+/// How long after starting a pod's containers exit (test-only annotation).
+pub const EXIT_AFTER_ANNOTATION: &str = "fake-node.warren.test/exit-after";
+/// The exit code they exit with (default 0).
+pub const EXIT_CODE_ANNOTATION: &str = "fake-node.warren.test/exit-code";
 
 /// What to start.
 #[derive(Clone, Debug)]
@@ -81,8 +94,17 @@ impl FakeNodeConfig {
 /// What a pod on a fake node should look like.
 #[derive(Clone, Debug, PartialEq)]
 enum Desired {
-    Running { ready: bool },
-    Failed { reason: String, message: String },
+    Running {
+        ready: bool,
+    },
+    Failed {
+        reason: String,
+        message: String,
+    },
+    /// The containers exited by themselves (the exit annotations) and the pod ended.
+    Exited {
+        exit_code: i32,
+    },
 }
 
 enum Cmd {
@@ -257,6 +279,10 @@ struct Agent {
     rr: usize,
     ips: HashMap<String, PodIp>,
     desired: HashMap<String, Desired>,
+    /// uid -> (namespace, name, when its containers exit) for pods with the exit annotation
+    exits: HashMap<String, (String, String, Instant)>,
+    /// uid -> container restarts so far (restartPolicy OnFailure)
+    restarts: HashMap<String, i32>,
     /// uid -> (namespace, name, when to remove it)
     deleting: HashMap<String, (String, String, Instant)>,
     /// uid -> when the binding was sent (to not bind twice while the watch catches up)
@@ -322,6 +348,8 @@ impl Agent {
             rr: 0,
             ips: HashMap::new(),
             desired: HashMap::new(),
+            exits: HashMap::new(),
+            restarts: HashMap::new(),
             deleting: HashMap::new(),
             bound: HashMap::new(),
             retry: HashMap::new(),
@@ -600,6 +628,46 @@ impl Agent {
                 }
             }
         }
+        let exited: Vec<(String, String, String)> = self
+            .exits
+            .iter()
+            .filter(|(_, (_, _, at))| *at <= now)
+            .map(|(uid, (ns, name, _))| (uid.clone(), ns.clone(), name.clone()))
+            .collect();
+        for (uid, ns, name) in exited {
+            self.exits.remove(&uid);
+            let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+            let Ok(Some(pod)) = api.get_opt(&name).await else {
+                continue;
+            };
+            if pod.uid().as_deref() != Some(uid.as_str())
+                || pod.metadata.deletion_timestamp.is_some()
+            {
+                continue;
+            }
+            let code = self.exit_code(&pod).unwrap_or(0);
+            let policy = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.restart_policy.clone())
+                .unwrap_or_else(|| "Always".to_string());
+            match (policy.as_str(), code) {
+                ("Always", _) => continue,
+                ("OnFailure", c) if c != 0 => {
+                    // the containers restart and run again for the same time
+                    *self.restarts.entry(uid.clone()).or_insert(0) += 1;
+                    if let Some(after) = exit_after(&pod) {
+                        self.exits
+                            .insert(uid.clone(), (ns.clone(), name.clone(), now + after));
+                    }
+                }
+                _ => {
+                    self.desired
+                        .insert(uid.clone(), Desired::Exited { exit_code: code });
+                }
+            }
+            self.on_pod(pod).await;
+        }
         let again: Vec<(String, String)> = self
             .retry
             .iter()
@@ -617,6 +685,17 @@ impl Agent {
             .retain(|_, at| now.duration_since(*at) < Duration::from_secs(30));
     }
 
+    /// The exit code a pod's containers exit with, when it asks to exit.
+    fn exit_code(&self, pod: &Pod) -> Option<i32> {
+        exit_after(pod)?;
+        Some(
+            pod.annotations()
+                .get(EXIT_CODE_ANNOTATION)
+                .and_then(|c| c.trim().parse().ok())
+                .unwrap_or(0),
+        )
+    }
+
     fn forget(&mut self, uid: &str) {
         if let Some(PodIp {
             slot,
@@ -626,6 +705,8 @@ impl Agent {
             self.slots[slot].used.remove(&host);
         }
         self.desired.remove(uid);
+        self.exits.remove(uid);
+        self.restarts.remove(uid);
         self.deleting.remove(uid);
         self.bound.remove(uid);
     }
@@ -692,6 +773,18 @@ impl Agent {
             .get(&uid)
             .cloned()
             .unwrap_or(Desired::Running { ready: true });
+        if matches!(desired, Desired::Running { .. })
+            && !self.exits.contains_key(&uid)
+            && let Some(after) = exit_after(pod)
+        {
+            let entry = (
+                pod.namespace().unwrap_or_default(),
+                pod.name_any(),
+                Instant::now() + after,
+            );
+            self.exits.insert(uid.clone(), entry);
+        }
+        let restarts = self.restarts.get(&uid).copied().unwrap_or(0);
         let ip = self.pod_ip(pod, &uid, slot, spec.host_network == Some(true));
         let status = pod.status.clone().unwrap_or_default();
         let ready_now = status
@@ -702,11 +795,21 @@ impl Agent {
         let (want_phase, want_ready) = match &desired {
             Desired::Running { ready } => ("Running", *ready),
             Desired::Failed { .. } => ("Failed", false),
+            Desired::Exited { exit_code: 0 } => ("Succeeded", false),
+            Desired::Exited { .. } => ("Failed", false),
         };
+        let restarts_now: i32 = status
+            .container_statuses
+            .iter()
+            .flatten()
+            .map(|c| c.restart_count)
+            .max()
+            .unwrap_or(0);
         let up_to_date = phase == want_phase
             && status.pod_ip.as_deref() == Some(ip.as_str())
             && ready_now == want_ready
-            && status.container_statuses.as_ref().map(Vec::len) == Some(spec.containers.len());
+            && status.container_statuses.as_ref().map(Vec::len) == Some(spec.containers.len())
+            && restarts_now == restarts;
         if up_to_date || (terminal && phase != want_phase) {
             return Ok(());
         }
@@ -791,13 +894,27 @@ impl Agent {
             Desired::Failed { reason, message } => {
                 ("Failed", false, Some(reason.clone()), Some(message.clone()))
             }
+            Desired::Exited { exit_code: 0 } => ("Succeeded", false, None, None),
+            Desired::Exited { .. } => ("Failed", false, None, None),
         };
+        let restarts = self.restarts.get(&uid).copied().unwrap_or(0);
         let container_id = |name: &str| format!("fake://{uid}/{name}");
+        let exited = |code: i32| if code == 0 { "Completed" } else { "Error" };
         let state = |name: &str| match desired {
             Desired::Running { .. } => json!({"running": {"startedAt": started}}),
             Desired::Failed { message, .. } => json!({"terminated": {
                 "exitCode": 1, "reason": "Error", "message": message,
                 "startedAt": started, "finishedAt": t, "containerID": container_id(name)}}),
+            Desired::Exited { exit_code } => json!({"terminated": {
+                "exitCode": exit_code, "reason": exited(*exit_code),
+                "startedAt": started, "finishedAt": t, "containerID": container_id(name)}}),
+        };
+        // after an OnFailure restart: how the previous run ended
+        let last_state = |name: &str| match self.exit_code(pod) {
+            Some(code) if restarts > 0 => json!({"terminated": {
+                "exitCode": code, "reason": exited(code),
+                "startedAt": started, "finishedAt": t, "containerID": container_id(name)}}),
+            _ => json!({}),
         };
         let containers: Vec<Value> = spec
             .containers
@@ -810,8 +927,9 @@ impl Agent {
                     "containerID": container_id(&c.name),
                     "ready": ready,
                     "started": phase == "Running",
-                    "restartCount": 0,
+                    "restartCount": restarts,
                     "state": state(&c.name),
+                    "lastState": last_state(&c.name),
                 })
             })
             .collect();
@@ -837,7 +955,12 @@ impl Agent {
             let mut c = json!({"type": ty, "status": if ok { "True" } else { "False" },
                                "lastProbeTime": null, "lastTransitionTime": t});
             if !ok {
-                c["reason"] = json!("ContainersNotReady");
+                let ended = matches!(desired, Desired::Exited { .. });
+                c["reason"] = json!(if ended {
+                    "PodCompleted"
+                } else {
+                    "ContainersNotReady"
+                });
             }
             c
         };
@@ -969,6 +1092,44 @@ impl Agent {
             eprintln!("fake-node: event {reason} for {ns}/{}: {e}", pod.name_any());
         }
     }
+}
+
+/// The `exit-after` annotation of a pod that asks its containers to exit by themselves
+/// (restartPolicy Never or OnFailure; Always pods keep running).
+fn exit_after(pod: &Pod) -> Option<Duration> {
+    let policy = pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref());
+    if !matches!(policy, Some("Never" | "OnFailure")) {
+        return None;
+    }
+    parse_duration(pod.annotations().get(EXIT_AFTER_ANNOTATION)?.trim())
+}
+
+/// A Go duration made of `<number><unit>` parts (`ms`, `s`, `m`, `h`), such as `300ms`, `1.5s`
+/// or `1m30s`.
+fn parse_duration(s: &str) -> Option<Duration> {
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let value: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += value * seconds;
+    }
+    Some(Duration::from_secs_f64(total))
 }
 
 /// `nodeSelector` and required node affinity (labels and the `metadata.name` field).

@@ -13,19 +13,25 @@
 //! - `deployment` ([`deployment`], pure rollout arithmetic in [`deployment::util`]);
 //! - `serviceaccount-token`: fills service-account token Secrets, and with the legacy option
 //!   creates one per ServiceAccount as Kubernetes did before 1.24 ([`serviceaccount_tokens`]);
-//! - `garbagecollector` over every served resource found through discovery ([`gc`]).
+//! - `garbagecollector` over every served resource found through discovery ([`gc`]);
+//! - `job` ([`job`], pod arithmetic, indexes and back-off in [`job::util`]), `cronjob`
+//!   ([`cronjob`], its cron grammar in [`cronjob::schedule`], timing in [`cronjob::util`]) and
+//!   `ttl-after-finished` ([`ttl_after_finished`]).
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod cronjob;
 pub mod deployment;
 pub mod events;
 pub mod gc;
 pub mod informer;
+pub mod job;
 pub mod queue;
 pub mod replicaset;
 pub mod selector;
 pub mod serviceaccount;
 pub mod serviceaccount_tokens;
+pub mod ttl_after_finished;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -66,6 +72,9 @@ pub const ALL: &[&str] = &[
     "replicationcontroller",
     "deployment",
     "garbagecollector",
+    "job",
+    "cronjob",
+    "ttl-after-finished",
 ];
 
 /// Shared by every controller.
@@ -159,6 +168,18 @@ impl Controllers {
             let ctx = self.ctx.clone();
             tasks.spawn(async move { gc::run(ctx).await });
         }
+        if on("job") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { job::run(ctx).await });
+        }
+        if on("cronjob") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { cronjob::run(ctx).await });
+        }
+        if on("ttl-after-finished") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { ttl_after_finished::run(ctx).await });
+        }
         tokio::spawn(async move {
             tokio::select! {
                 _ = shutdown => {}
@@ -183,15 +204,9 @@ pub async fn client_from_kubeconfig(path: &Path) -> Result<(Client, Option<Strin
         .and_then(|c| c.certificate_authority_data.clone())
         .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
         .and_then(|b| String::from_utf8(b).ok());
-    let mut config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .map_err(|e| err(e.to_string()))?;
-    // The API server names field managers after the User-Agent; kube's controllers are
-    // "kube-controller-manager" in managedFields, and so are these.
-    config.headers.push((
-        http::header::USER_AGENT,
-        http::HeaderValue::from_static("kube-controller-manager/v1.33.0 (linux/amd64) warren"),
-    ));
     let client = Client::try_from(config)?;
     Ok((client, ca))
 }
