@@ -204,9 +204,15 @@ pub async fn client_from_kubeconfig(path: &Path) -> Result<(Client, Option<Strin
         .and_then(|c| c.certificate_authority_data.clone())
         .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
         .and_then(|b| String::from_utf8(b).ok());
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+    let mut config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .map_err(|e| err(e.to_string()))?;
+    // The API server names field managers after the User-Agent; kube's controllers are
+    // "kube-controller-manager" in managedFields, and so are these.
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static("kube-controller-manager/v1.33.0 (linux/amd64) warren"),
+    ));
     let client = Client::try_from(config)?;
     Ok((client, ca))
 }
