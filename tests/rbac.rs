@@ -962,3 +962,42 @@ fn legacy_token_secrets() {
         (!out.status.success()).then_some(())
     });
 }
+
+/// kube-apiserver reconciles the default policy at every start: permissions taken away from a
+/// bootstrap role come back after a restart, unless the role says `autoupdate: "false"`.
+#[test]
+fn default_roles_reconciled_on_restart() {
+    let mut w = Warren::start_with(&["--disable-controllers"]);
+    let rules = |w: &Warren, role: &str| w.get_json(&["clusterrole", role])["rules"].clone();
+    for role in ["system:basic-user", "system:public-info-viewer"] {
+        w.kubectl_ok(&[
+            "patch",
+            "clusterrole",
+            role,
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/rules","value":[]}]"#,
+        ]);
+    }
+    w.kubectl_ok(&[
+        "annotate",
+        "--overwrite",
+        "clusterrole",
+        "system:public-info-viewer",
+        "rbac.authorization.kubernetes.io/autoupdate=false",
+    ]);
+    w.restart_after_kill9();
+    // what was missing comes back broken down per resource and verb, as kube writes it
+    assert_eq!(
+        rules(&w, "system:basic-user"),
+        serde_json::json!([
+            {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]},
+            {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"], "verbs": ["create"]},
+            {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectrulesreviews"], "verbs": ["create"]},
+        ])
+    );
+    assert_eq!(
+        rules(&w, "system:public-info-viewer"),
+        serde_json::json!([])
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod aggregation;
 pub mod bootstrap;
+pub mod reconcile;
 
 #[cfg(test)]
 mod tests;

@@ -95,8 +95,11 @@ pub async fn refresh(state: &AppState) -> Result<i64, ApiError> {
     Ok(page.revision)
 }
 
-/// Creates the default ClusterRoles and ClusterRoleBindings that are missing.
+/// Creates the default ClusterRoles and ClusterRoleBindings that are missing and reconciles
+/// the ones that exist (missing permissions and subjects added, as kube-apiserver does at
+/// every start, unless annotated `rbac.authorization.kubernetes.io/autoupdate: "false"`).
 async fn ensure_defaults(state: &Arc<AppState>) -> Result<(), ApiError> {
+    use warren_apimachinery::rbac::reconcile::{self, Reconciled};
     for (plural, objects) in [
         ("clusterroles", bootstrap::cluster_roles()),
         ("clusterrolebindings", bootstrap::cluster_role_bindings()),
@@ -107,8 +110,26 @@ async fn ensure_defaults(state: &Arc<AppState>) -> Result<(), ApiError> {
             .ok_or_else(|| ApiError::internal(format!("{plural} not served")))?;
         for obj in objects {
             let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-            if state.objects.get_opt(&res, None, name).await?.is_some() {
-                continue;
+            if let Some((existing, rev)) = state.objects.get_opt(&res, None, name).await? {
+                let decision = if plural == "clusterroles" {
+                    reconcile::cluster_role(&existing, &obj)
+                } else {
+                    reconcile::cluster_role_binding(&existing, &obj)
+                };
+                match decision {
+                    Reconciled::Keep => continue,
+                    Reconciled::Update(mut updated) => {
+                        tracing::info!(%plural, %name, "reconciled default RBAC policy");
+                        if let Err(e) = state.objects.update(&res, &mut updated, rev).await {
+                            tracing::warn!(%plural, %name, error = %e.message, "reconciling");
+                        }
+                        continue;
+                    }
+                    Reconciled::Recreate => {
+                        tracing::info!(%plural, %name, "re-creating default RBAC binding");
+                        state.objects.delete(&res, None, name, rev).await?;
+                    }
+                }
             }
             let a = Addressed {
                 res: res.clone(),
