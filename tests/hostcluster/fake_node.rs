@@ -7,8 +7,9 @@
 //! the node Lease is renewed and the status conditions' heartbeat refreshed every
 //! [`FakeNodeConfig::heartbeat`]. It plays kube-scheduler (binds pods with an empty
 //! `spec.nodeName` and the default scheduler to its nodes round-robin, honouring
-//! `nodeSelector` and required node affinity) and kubelet (pods on its nodes become Running and
-//! Ready with an IP from the node's pod CIDR and running container statuses; pods being deleted
+//! `nodeSelector`, required node affinity and NoSchedule/NoExecute taints) and kubelet (pods
+//! on its nodes become Running and Ready with an IP from the node's pod CIDR and running
+//! container statuses; pods being deleted
 //! are removed with gracePeriodSeconds=0 once their `deletionTimestamp` is reached; the
 //! apiserver sets that to the time of the delete request plus the grace period). A pod can be
 //! made not ready or failed on request ([`FakeNodes::set_pod_ready`], [`FakeNodes::fail_pod`]).
@@ -32,7 +33,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    Binding, Event as CoreEvent, EventSource, Node, NodeSelectorTerm, ObjectReference, Pod,
+    Binding, Event as CoreEvent, EventSource, Node, NodeSelectorTerm, ObjectReference, Pod, Taint,
+    Toleration,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
@@ -984,7 +986,7 @@ impl Agent {
     }
 
     /// Binds an unscheduled pod to the next node (round-robin) that fits its node selector and
-    /// required node affinity.
+    /// required node affinity and whose taints it tolerates.
     async fn schedule(
         &mut self,
         pod: &Pod,
@@ -995,10 +997,24 @@ impl Agent {
             return Ok(());
         }
         let n = self.slots.len();
-        let Some(slot) = (0..n)
-            .map(|k| (self.rr + k) % n)
-            .find(|&i| fits(&self.slots[i], spec))
-        else {
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let mut chosen = None;
+        for i in (0..n).map(|k| (self.rr + k) % n) {
+            // the live node: labels and taints may have changed since it registered
+            if nodes
+                .get_opt(&self.slots[i].name)
+                .await?
+                .is_some_and(|node| fits(&node, spec))
+            {
+                chosen = Some(i);
+                break;
+            }
+        }
+        let Some(slot) = chosen else {
+            // like kube-scheduler's unschedulable queue: look again once nodes may have changed
+            let key = (pod.namespace().unwrap_or_default(), pod.name_any());
+            self.retry
+                .insert(key, Instant::now() + Duration::from_secs(1));
             return Ok(());
         };
         self.rr = (slot + 1) % n;
@@ -1132,10 +1148,14 @@ fn parse_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(total))
 }
 
-/// `nodeSelector` and required node affinity (labels and the `metadata.name` field).
-fn fits(slot: &Slot, spec: &k8s_openapi::api::core::v1::PodSpec) -> bool {
+/// kube-scheduler's filters that matter here: `nodeSelector`, required node affinity (labels
+/// and the `metadata.name` field), and the node's NoSchedule/NoExecute taints (a cordoned node
+/// counts as tainted `node.kubernetes.io/unschedulable`) against the pod's tolerations.
+fn fits(node: &Node, spec: &k8s_openapi::api::core::v1::PodSpec) -> bool {
+    let name = node.name_any();
+    let labels = node.metadata.labels.clone().unwrap_or_default();
     if let Some(sel) = &spec.node_selector
-        && !sel.iter().all(|(k, v)| slot.labels.get(k) == Some(v))
+        && !sel.iter().all(|(k, v)| labels.get(k) == Some(v))
     {
         return false;
     }
@@ -1148,20 +1168,52 @@ fn fits(slot: &Slot, spec: &k8s_openapi::api::core::v1::PodSpec) -> bool {
                 .as_ref()
         })
         .map(|r| r.node_selector_terms.clone());
-    match terms {
-        None => true,
-        Some(terms) => terms.iter().any(|t| term_matches(slot, t)),
+    if let Some(terms) = terms
+        && !terms.iter().any(|t| term_matches(&name, &labels, t))
+    {
+        return false;
+    }
+    let node_spec = node.spec.clone().unwrap_or_default();
+    let mut taints = node_spec.taints.unwrap_or_default();
+    if node_spec.unschedulable == Some(true) {
+        taints.push(Taint {
+            key: "node.kubernetes.io/unschedulable".to_string(),
+            effect: "NoSchedule".to_string(),
+            ..Default::default()
+        });
+    }
+    let tolerations = spec.tolerations.clone().unwrap_or_default();
+    taints
+        .iter()
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .all(|t| tolerations.iter().any(|tol| tolerates(tol, t)))
+}
+
+/// Toleration.ToleratesTaint: an empty effect or key matches any; Exists matches any value,
+/// Equal (the default) the same value.
+fn tolerates(tol: &Toleration, taint: &Taint) -> bool {
+    let effect = tol.effect.as_deref().unwrap_or_default();
+    let key = tol.key.as_deref().unwrap_or_default();
+    if (!effect.is_empty() && effect != taint.effect) || (!key.is_empty() && key != taint.key) {
+        return false;
+    }
+    match tol.operator.as_deref().unwrap_or_default() {
+        "Exists" => true,
+        "" | "Equal" => {
+            tol.value.as_deref().unwrap_or_default() == taint.value.as_deref().unwrap_or_default()
+        }
+        _ => false,
     }
 }
 
-fn term_matches(slot: &Slot, term: &NodeSelectorTerm) -> bool {
+fn term_matches(name: &str, labels: &BTreeMap<String, String>, term: &NodeSelectorTerm) -> bool {
     let exprs = term
         .match_expressions
         .iter()
         .flatten()
-        .map(|e| (e, slot.labels.get(&e.key).cloned()));
+        .map(|e| (e, labels.get(&e.key).cloned()));
     let fields = term.match_fields.iter().flatten().map(|e| {
-        let value = (e.key == "metadata.name").then(|| slot.name.clone());
+        let value = (e.key == "metadata.name").then(|| name.to_string());
         (e, value)
     });
     let mut any = false;

@@ -11,6 +11,9 @@
 //!   ConfigMap in every namespace ([`serviceaccount`]);
 //! - `replicaset` and `replicationcontroller` (one implementation, [`replicaset`]);
 //! - `deployment` ([`deployment`], pure rollout arithmetic in [`deployment::util`]);
+//! - `statefulset` ([`statefulset`], ordering and update decisions in [`statefulset::plan`]) and
+//!   `daemonset` ([`daemonset`], node matching and rollout in [`daemonset::plan`]), their
+//!   ControllerRevision history in [`history`];
 //! - `serviceaccount-token`: fills service-account token Secrets, and with the legacy option
 //!   creates one per ServiceAccount as Kubernetes did before 1.24 ([`serviceaccount_tokens`]);
 //! - `garbagecollector` over every served resource found through discovery ([`gc`]);
@@ -21,9 +24,11 @@
 
 pub mod clock;
 pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod events;
 pub mod gc;
+pub mod history;
 pub mod informer;
 pub mod job;
 pub mod queue;
@@ -31,6 +36,7 @@ pub mod replicaset;
 pub mod selector;
 pub mod serviceaccount;
 pub mod serviceaccount_tokens;
+pub mod statefulset;
 pub mod ttl_after_finished;
 
 use std::collections::HashSet;
@@ -71,6 +77,8 @@ pub const ALL: &[&str] = &[
     "replicaset",
     "replicationcontroller",
     "deployment",
+    "statefulset",
+    "daemonset",
     "garbagecollector",
     "job",
     "cronjob",
@@ -163,6 +171,14 @@ impl Controllers {
         if on("deployment") {
             let ctx = self.ctx.clone();
             tasks.spawn(async move { deployment::run(ctx).await });
+        }
+        if on("statefulset") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { statefulset::run(ctx).await });
+        }
+        if on("daemonset") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { daemonset::run(ctx).await });
         }
         if on("garbagecollector") {
             let ctx = self.ctx.clone();
