@@ -480,3 +480,119 @@ spec:
         "{events:?}"
     );
 }
+
+#[test]
+fn on_failure_restarts_count_against_the_backoff_limit() {
+    let (w, _nodes) = start();
+    let yaml = job_yaml("flaky", "  backoffLimit: 2", "300ms", 1)
+        .replace("restartPolicy: Never", "restartPolicy: OnFailure");
+    w.kubectl_apply_ok(&["apply", "-f", "-"], &yaml);
+    w.kubectl_ok(&[
+        "wait",
+        "--for=condition=failed",
+        "job/flaky",
+        "--timeout=60s",
+    ]);
+    let job = w.get_json(&["job", "flaky"]);
+    assert_eq!(condition_types(&job), ["FailureTarget", "Failed"]);
+    let failed = condition(&job, "Failed").expect("failed");
+    assert_eq!(failed["reason"], "BackoffLimitExceeded");
+    // the one pod restarted in place and was then deleted, which counts as its failure
+    assert_eq!(job["status"]["failed"], 1, "{job:#}");
+    assert_eq!(job["status"]["terminating"], 0);
+    let events = events_of(&w, "Job", "flaky");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(r, _)| r == "SuccessfulCreate")
+            .count(),
+        1,
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|(r, _)| r == "SuccessfulDelete"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn active_deadline_fails_the_job_and_stops_its_pods() {
+    let (w, _nodes) = start();
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        &job_yaml(
+            "slow",
+            "  activeDeadlineSeconds: 2\n  parallelism: 2\n  completions: 2",
+            "10m",
+            0,
+        ),
+    );
+    w.kubectl_ok(&[
+        "wait",
+        "--for=condition=failed",
+        "job/slow",
+        "--timeout=60s",
+    ]);
+    let job = w.get_json(&["job", "slow"]);
+    assert_eq!(condition_types(&job), ["FailureTarget", "Failed"]);
+    for type_ in ["FailureTarget", "Failed"] {
+        let c = condition(&job, type_).expect("condition");
+        assert_eq!(c["reason"], "DeadlineExceeded");
+        assert_eq!(
+            c["message"],
+            "Job was active longer than specified deadline"
+        );
+    }
+    assert_eq!(job["status"]["failed"], 2, "{job:#}");
+    assert!(job["status"]["active"].is_null());
+    // Failed is set once no pod is left terminating
+    assert_eq!(job["status"]["terminating"], 0);
+    wait_for("the pods to go", &w, Duration::from_secs(30), || {
+        pods_of_job(&w, "slow").is_empty().then_some(())
+    });
+    let events = events_of(&w, "Job", "slow");
+    assert!(
+        events.contains(&(
+            "DeadlineExceeded".into(),
+            "Job was active longer than specified deadline".into()
+        )),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_restart_creates_no_duplicate_pods() {
+    let mut w = Warren::start();
+    let cfg = FakeNodeConfig {
+        nodes: 2,
+        max_grace: Some(Duration::from_secs(1)),
+        ..FakeNodeConfig::default()
+    };
+    let nodes = FakeNodes::start(&w.kubeconfig, cfg.clone()).expect("fake nodes");
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        &job_yaml("steady", "  completions: 4\n  parallelism: 2", "3s", 0),
+    );
+    wait_for("two running pods", &w, Duration::from_secs(30), || {
+        let running = pods_of_job(&w, "steady")
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Running")
+            .count();
+        (running == 2).then_some(())
+    });
+    drop(nodes);
+    w.restart_after_kill9();
+    let _nodes = FakeNodes::start(&w.kubeconfig, cfg).expect("fake nodes again");
+    w.kubectl_ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/steady",
+        "--timeout=90s",
+    ]);
+    let job = w.get_json(&["job", "steady"]);
+    assert_eq!(job["status"]["succeeded"], 4, "{job:#}");
+    assert!(job["status"]["failed"].is_null(), "{job:#}");
+    let pods = pods_of_job(&w, "steady");
+    assert_eq!(pods.len(), 4, "{pods:#?}");
+    assert!(pods.iter().all(|p| p["status"]["phase"] == "Succeeded"));
+}

@@ -189,9 +189,26 @@ pub async fn run_with(ctx: Context, options: Options) {
     // a deleted or finished Job's pods still holding the finalizer come through their own
     // events (the garbage collector deletes or orphans them)
     let q = queue.clone();
-    let jobs = informer::start(Api::<Job>::all(ctx.client.clone()), move |job: &Job| {
-        q.add(job_key(job))
-    })
+    let generations: Mutex<HashMap<String, i64>> = Mutex::new(HashMap::new());
+    let jobs = informer::start_with_deletes(
+        Api::<Job>::all(ctx.client.clone()),
+        move |job: &Job, deleted| {
+            let key = job_key(job);
+            let generation = job.metadata.generation.unwrap_or(0);
+            let mut seen = generations.lock().unwrap_or_else(|e| e.into_inner());
+            let previous = if deleted {
+                seen.remove(&key)
+            } else {
+                seen.insert(key.clone(), generation)
+            };
+            // a status-only change (ours, mostly) waits like a pod event; new specs go at once
+            if previous == Some(generation) && !deleted {
+                q.add_after(key, SYNC_BATCH_PERIOD);
+            } else {
+                q.add(key);
+            }
+        },
+    )
     .await;
 
     let (q, o, e, f, js) = (
