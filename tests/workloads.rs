@@ -263,7 +263,8 @@ fn statefulset(
         "selector":{{"matchLabels":{{"app":"{name}"}}}},
         "template":{{"metadata":{{"labels":{{"app":"{name}"}}}},
           "spec":{{"nodeSelector":{node_selector},"terminationGracePeriodSeconds":1,
-            "containers":[{{"name":"c","image":"{image}"}}]}}}},
+            "containers":[{{"name":"c","image":"{image}",
+              "volumeMounts":[{{"name":"data","mountPath":"/data"}}]}}]}}}},
         "volumeClaimTemplates":[{{"metadata":{{"name":"data"}},
           "spec":{{"accessModes":["ReadWriteOnce"],"resources":{{"requests":{{"storage":"1Gi"}}}}}}}}]}}}}"#
     )

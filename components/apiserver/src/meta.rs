@@ -62,10 +62,34 @@ pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj.get("metadata")?.get(field)?.as_str()
 }
 
+/// kube round-trips objects through Go types whose metadata collections are `omitempty`: an
+/// empty or null list or map (say, the finalizers after the last one was patched away) is not
+/// stored. Stored JSON follows suit.
+fn drop_empty_collections(meta: &mut Map<String, Value>) {
+    for field in [
+        "labels",
+        "annotations",
+        "finalizers",
+        "ownerReferences",
+        "managedFields",
+    ] {
+        let empty = match meta.get(field) {
+            Some(Value::Null) => true,
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(o)) => o.is_empty(),
+            _ => false,
+        };
+        if empty {
+            meta.remove(field);
+        }
+    }
+}
+
 /// Sets server-owned metadata on create. Returns the final name.
 pub fn prepare_create(res: &Resource, obj: &mut Value, namespace: Option<&str>) {
     let tracks = tracks_generation(res);
     let meta = meta_mut(obj);
+    drop_empty_collections(meta);
     if meta
         .get("name")
         .and_then(Value::as_str)
@@ -175,6 +199,7 @@ pub fn prepare_update(res: &Resource, new: &mut Value, old: &Value, scope: Write
         }
     }
     meta.remove("selfLink");
+    drop_empty_collections(meta);
     if tracks_generation(res) && scope == WriteScope::Main && spec_part(new) != spec_part(old) {
         let g = old_meta
             .get("generation")
@@ -239,6 +264,22 @@ mod tests {
         let mut c = json!({"metadata": {"name": "c", "generation": 7}});
         prepare_create(cm, &mut c, Some("x"));
         assert!(c["metadata"].get("generation").is_none());
+    }
+
+    #[test]
+    fn empty_metadata_collections_are_not_stored() {
+        let cm = find_builtin("", "v1", "configmaps").expect("cm");
+        let mut c = json!({"metadata": {"name": "c", "labels": {}, "annotations": null, "finalizers": [], "ownerReferences": [{"uid": "u"}]}});
+        prepare_create(cm, &mut c, Some("x"));
+        let m = c["metadata"].as_object().expect("meta");
+        assert!(!m.contains_key("labels") && !m.contains_key("annotations"));
+        assert!(!m.contains_key("finalizers"));
+        assert!(m.contains_key("ownerReferences"));
+        let old = c.clone();
+        let mut new = c.clone();
+        new["metadata"]["ownerReferences"] = json!([]);
+        prepare_update(cm, &mut new, &old, WriteScope::Main);
+        assert!(new["metadata"].get("ownerReferences").is_none());
     }
 
     #[test]

@@ -95,7 +95,8 @@ pub fn admit_pod(pod: &mut Value, sa: &Value, suffix: &str) {
         }
     };
     for key in ["initContainers", "containers"] {
-        let Some(cs) = spec[key].as_array_mut() else {
+        // get_mut, not indexing: IndexMut would insert a null for a missing key
+        let Some(cs) = spec.get_mut(key).and_then(Value::as_array_mut) else {
             continue;
         };
         for c in cs.iter_mut().filter(|c| !mounts_path(c)) {
@@ -179,6 +180,11 @@ mod tests {
             pod["spec"]["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"],
             3607
         );
+        // no fields appear that the pod did not have
+        let mut bare = json!({"spec": {"containers": [{"name": "a"}]}});
+        admit_pod(&mut bare, &json!({}), "x");
+        assert!(bare["spec"].get("initContainers").is_none());
+        assert!(bare["spec"].get("imagePullSecrets").is_none());
     }
 
     #[test]

@@ -562,11 +562,18 @@ pub fn pod_spec(e: &mut Errs, spec: &Value, path: &str, for_pod: bool) {
 }
 
 /// ValidatePodTemplateSpec at `path` (`spec.template`).
-pub fn pod_template(e: &mut Errs, template: &Value, path: &str) {
+/// The template's labels and annotations only: all a StatefulSet's template gets (kube skips
+/// its pod spec, whose mounts may name volumeClaimTemplates).
+pub fn pod_template_metadata(e: &mut Errs, template: &Value, path: &str) {
     let null = Value::Null;
     let meta = template.get("metadata").unwrap_or(&null);
     e.labels(meta.get("labels"), &child(path, "labels"));
     super::meta::annotations(e, meta.get("annotations"), &child(path, "annotations"));
+}
+
+pub fn pod_template(e: &mut Errs, template: &Value, path: &str) {
+    let null = Value::Null;
+    pod_template_metadata(e, template, path);
     pod_spec(
         e,
         template.get("spec").unwrap_or(&null),

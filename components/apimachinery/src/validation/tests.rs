@@ -756,3 +756,28 @@ proptest! {
         let _ = names::port_name(&s);
     }
 }
+
+/// kube validates only the labels and annotations of a StatefulSet's pod template: mounts may
+/// name volumeClaimTemplates, which are no pod volumes.
+#[test]
+fn statefulset_template_mounts_may_name_claim_templates() {
+    let sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "default"},
+        "spec": {
+            "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [
+                {"name": "c", "image": "postgres", "volumeMounts": [{"name": "data", "mountPath": "/data"}]}
+            ]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}],
+        },
+    });
+    assert_eq!(
+        create("apps", "StatefulSet", sts.clone()),
+        Vec::<String>::new()
+    );
+    let mut bad = sts;
+    bad["spec"]["template"]["metadata"]["labels"]["bad key!"] = json!("x");
+    assert_eq!(create("apps", "StatefulSet", bad).len(), 1);
+}

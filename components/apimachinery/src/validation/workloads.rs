@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::core::pod_template;
+use super::core::{pod_template, pod_template_metadata};
 use super::cron;
 use super::names;
 use super::util::{
@@ -154,11 +154,12 @@ impl Replicated {
             template_matches(e, spec, selector);
         }
         // a struct in kube's internal types: absent means empty, not Required
-        pod_template(
-            e,
-            spec.get("template").unwrap_or(&Value::Null),
-            "spec.template",
-        );
+        let template = spec.get("template").unwrap_or(&Value::Null);
+        if self.word == STATEFUL_SET.word {
+            pod_template_metadata(e, template, "spec.template");
+        } else {
+            pod_template(e, template, "spec.template");
+        }
         template_restart_policy(e, spec, &["Always"], true);
         if spec
             .pointer("/template/spec/activeDeadlineSeconds")
