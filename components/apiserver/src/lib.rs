@@ -21,6 +21,7 @@ mod objects;
 mod openapi;
 mod openapi_v2_proto;
 pub mod pki;
+mod quota_admission;
 mod request;
 mod resources;
 mod sa_admission;

@@ -226,6 +226,7 @@ pub(crate) async fn create_tracked(
             }
         }
     }
+    let admission_name = crate::quota_admission::error_name(&obj);
     meta::prepare_create(res, &mut obj, a.namespace.as_deref());
     reset_status_on_create(res, &mut obj);
     crate::admission::apply_defaults(res, &mut obj);
@@ -237,6 +238,7 @@ pub(crate) async fn create_tracked(
     {
         crate::sa_admission::admit(state, ns, &mut obj).await?;
     }
+    crate::quota_admission::default_limits(state, res, a.namespace.as_deref(), &mut obj).await?;
     let errors = crate::admission::validate_create(res, &obj);
     if !errors.is_empty() {
         return Err(invalid(res, &obj, &errors));
@@ -245,6 +247,10 @@ pub(crate) async fn create_tracked(
     if let Some(ns) = a.namespace.as_deref() {
         check_namespace_open(state, ns).await?;
     }
+    let ns = a.namespace.as_deref();
+    crate::quota_admission::check_limits(state, res, ns, &obj, None, &admission_name).await?;
+    crate::quota_admission::charge_quota(state, res, ns, &obj, None, &admission_name, dry_run)
+        .await?;
     let _allocation = if res.group.is_empty() && res.kind == "Service" {
         let everywhere = Addressed {
             res: a.res.clone(),
@@ -746,6 +752,13 @@ pub(crate) async fn write_update(
         return Err(invalid(res, &new, &errors));
     }
     crate::auth::admit(state, res, &new, Some(&old))?;
+    if scope == WriteScope::Main {
+        let (ns, name) = (a.namespace.as_deref(), namespace_and_name(&new).1);
+        crate::quota_admission::check_limits(state, res, ns, &new, Some(&old), &name).await?;
+        let dry_run = query.dry_run()?;
+        crate::quota_admission::charge_quota(state, res, ns, &new, Some(&old), &name, dry_run)
+            .await?;
+    }
     crate::managed_fields::on_update(a, query, &old, &mut new, tracking)?;
     if meta::semantically_equal(&new, &old) {
         return Ok(Reply::with_code(200, old, warnings));

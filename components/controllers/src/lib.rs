@@ -14,6 +14,12 @@
 //! - `statefulset` ([`statefulset`], ordering and update decisions in [`statefulset::plan`]) and
 //!   `daemonset` ([`daemonset`], node matching and rollout in [`daemonset::plan`]), their
 //!   ControllerRevision history in [`history`];
+//! - `endpoint` ([`endpoints`]), `endpointslice` and `endpointslicemirroring`
+//!   ([`endpointslices`]): Endpoints and EndpointSlices of Services from their pods, slices
+//!   mirrored from hand-written Endpoints of Services without a selector;
+//! - `resourcequota`: ResourceQuota usage ([`resourcequota`]; the arithmetic and the API
+//!   server's quota admission share [`warren_apimachinery::quota`]);
+//! - `disruption`: PodDisruptionBudget status ([`disruption`]);
 //! - `serviceaccount-token`: fills service-account token Secrets, and with the legacy option
 //!   creates one per ServiceAccount as Kubernetes did before 1.24 ([`serviceaccount_tokens`]);
 //! - `garbagecollector` over every served resource found through discovery ([`gc`]);
@@ -26,6 +32,9 @@ pub mod clock;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
+pub mod endpoints;
+pub mod endpointslices;
 pub mod events;
 pub mod gc;
 pub mod history;
@@ -33,6 +42,7 @@ pub mod informer;
 pub mod job;
 pub mod queue;
 pub mod replicaset;
+pub mod resourcequota;
 pub mod selector;
 pub mod serviceaccount;
 pub mod serviceaccount_tokens;
@@ -80,6 +90,11 @@ pub const ALL: &[&str] = &[
     "statefulset",
     "daemonset",
     "garbagecollector",
+    "endpoint",
+    "endpointslice",
+    "endpointslicemirroring",
+    "resourcequota",
+    "disruption",
     "job",
     "cronjob",
     "ttl-after-finished",
@@ -183,6 +198,26 @@ impl Controllers {
         if on("garbagecollector") {
             let ctx = self.ctx.clone();
             tasks.spawn(async move { gc::run(ctx).await });
+        }
+        if on("endpoint") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { endpoints::run(ctx).await });
+        }
+        if on("endpointslice") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { endpointslices::run(ctx).await });
+        }
+        if on("endpointslicemirroring") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { endpointslices::run_mirroring(ctx).await });
+        }
+        if on("resourcequota") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { resourcequota::run(ctx).await });
+        }
+        if on("disruption") {
+            let ctx = self.ctx.clone();
+            tasks.spawn(async move { disruption::run(ctx).await });
         }
         if on("job") {
             let ctx = self.ctx.clone();
