@@ -2472,3 +2472,40 @@ fn create_and_apply_a_v1_list() {
         ]
     );
 }
+
+/// Pods on a node are deleted gracefully (kube's CheckGracefulDelete): marked with
+/// deletionTimestamp = now + grace period until their kubelet removes them; a shorter grace
+/// period shortens it, `--grace-period=0 --force` removes at once; unscheduled pods go at once.
+#[test]
+fn pods_on_nodes_are_deleted_gracefully() {
+    let w = bare_api();
+    let pod = |name: &str, node: Option<&str>| {
+        let mut p = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"terminationGracePeriodSeconds": 30, "containers": [{"name": "c", "image": "busybox"}]}});
+        if let Some(n) = node {
+            p["spec"]["nodeName"] = json!(n);
+        }
+        p.to_string()
+    };
+    w.kubectl_apply_ok(&["create", "-f", "-"], &pod("bound", Some("node-1")));
+    w.kubectl_apply_ok(&["create", "-f", "-"], &pod("loose", None));
+    w.kubectl_ok(&["delete", "pod", "bound", "--wait=false"]);
+    let p = w.get_json(&["pod", "bound"]);
+    assert_eq!(p["metadata"]["deletionGracePeriodSeconds"], 30);
+    let at = p["metadata"]["deletionTimestamp"]
+        .as_str()
+        .expect("deletionTimestamp");
+    let created = p["metadata"]["creationTimestamp"]
+        .as_str()
+        .expect("created");
+    assert!(at > created, "{at} after {created}");
+    w.kubectl_ok(&["delete", "pod", "bound", "--grace-period=5", "--wait=false"]);
+    assert_eq!(
+        w.get_json(&["pod", "bound"])["metadata"]["deletionGracePeriodSeconds"],
+        5
+    );
+    w.kubectl_ok(&["delete", "pod", "bound", "--grace-period=0", "--force"]);
+    assert!(!w.kubectl(&["get", "pod", "bound"]).status.success());
+    w.kubectl_ok(&["delete", "pod", "loose", "--wait=false"]);
+    assert!(!w.kubectl(&["get", "pod", "loose"]).status.success());
+}

@@ -1121,6 +1121,32 @@ fn gc_finalizers(opts: &DeleteOptions, existing: &[String]) -> Vec<String> {
     out
 }
 
+/// kube's pod CheckGracefulDelete: the grace period a DELETE gives a pod — the request's, else
+/// the pod's terminationGracePeriodSeconds (kube defaults it to 30); 0 for pods that never ran
+/// on a node or have finished; negative asks become 1. `None` for other kinds.
+pub(crate) fn pod_grace_period(res: &Resource, pod: &Value, opts: &DeleteOptions) -> Option<i64> {
+    if !(res.group.is_empty() && res.kind == "Pod") {
+        return None;
+    }
+    let mut period = opts.grace_period.unwrap_or_else(|| {
+        pod["spec"]["terminationGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(0)
+    });
+    let unscheduled = pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty);
+    let finished = matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
+    if unscheduled || finished {
+        period = 0;
+    }
+    if period < 0 {
+        period = 1;
+    }
+    Some(period)
+}
+
 async fn delete_once(
     state: &AppState,
     a: &Addressed,
@@ -1141,6 +1167,31 @@ async fn delete_once(
     }
     let current = meta::finalizers(&old);
     let wanted = gc_finalizers(opts, &current);
+    if let Some(period) = pod_grace_period(res, &old, opts).filter(|p| *p > 0) {
+        // A running pod is deleted gracefully: marked with the time its kubelet must have
+        // stopped it by; the kubelet (or the syncer) removes it with a grace period of 0.
+        let running_out = old["metadata"]["deletionGracePeriodSeconds"].as_i64();
+        if running_out.is_some_and(|g| g <= period) {
+            return Ok(Reply::ok(old));
+        }
+        let mut marked = old.clone();
+        let until = chrono::Utc::now() + chrono::Duration::seconds(period);
+        let m = meta::meta_mut(&mut marked);
+        m.insert(
+            "deletionTimestamp".into(),
+            json!(until.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        );
+        m.insert("deletionGracePeriodSeconds".into(), json!(period));
+        if wanted.is_empty() {
+            m.remove("finalizers");
+        } else {
+            m.insert("finalizers".into(), json!(wanted));
+        }
+        if !opts.dry_run {
+            state.objects.update(res, &mut marked, old_rev).await?;
+        }
+        return Ok(Reply::ok(marked));
+    }
     let pending = !wanted.is_empty() || is_namespace || crate::crd::is_crd(res);
     if pending {
         let mut marked = old.clone();
@@ -1234,6 +1285,26 @@ pub async fn delete_collection(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_grace_period_as_kube() {
+        let pods = warren_apimachinery::registry::find_builtin("", "v1", "pods").expect("pods");
+        let cms = warren_apimachinery::registry::find_builtin("", "v1", "configmaps").expect("cms");
+        let opts = |g: Option<i64>| DeleteOptions {
+            grace_period: g,
+            ..Default::default()
+        };
+        let running = json!({"spec": {"nodeName": "n", "terminationGracePeriodSeconds": 30}, "status": {"phase": "Running"}});
+        assert_eq!(pod_grace_period(pods, &running, &opts(None)), Some(30));
+        assert_eq!(pod_grace_period(pods, &running, &opts(Some(5))), Some(5));
+        assert_eq!(pod_grace_period(pods, &running, &opts(Some(0))), Some(0));
+        assert_eq!(pod_grace_period(pods, &running, &opts(Some(-3))), Some(1));
+        let pending = json!({"spec": {"terminationGracePeriodSeconds": 30}});
+        assert_eq!(pod_grace_period(pods, &pending, &opts(None)), Some(0));
+        let done = json!({"spec": {"nodeName": "n", "terminationGracePeriodSeconds": 30}, "status": {"phase": "Succeeded"}});
+        assert_eq!(pod_grace_period(pods, &done, &opts(None)), Some(0));
+        assert_eq!(pod_grace_period(cms, &running, &opts(None)), None);
+    }
 
     #[test]
     fn gc_finalizers_follow_the_propagation_policy() {
