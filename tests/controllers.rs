@@ -1,17 +1,28 @@
 //! Built-in controllers end to end: a real `warren serve --role syncer`, kubectl 1.32, and the
-//! test-only fake kubelet (pods become Running and Ready; terminating pods go away).
+//! test bed's fake node agent (pods are bound, become Running and Ready; terminating pods go).
 
-#[path = "fake_kubelet.rs"]
-mod fake_kubelet;
+#[path = "hostcluster/fake_node.rs"]
+#[allow(dead_code)] // shared with other suites, which use the rest of it
+mod fake_node;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fake_kubelet::FakeKubelet;
+use fake_node::{FakeNodeConfig, FakeNodes};
 use serde_json::Value;
 use warren_e2e::Warren;
+
+/// One fake node: pods start `start_ms` after binding; deleted pods go within `grace_ms`.
+fn kubelet(w: &Warren, start_ms: u64, grace_ms: u64) -> FakeNodes {
+    let cfg = FakeNodeConfig {
+        start_after: Duration::from_millis(start_ms),
+        max_grace: Some(Duration::from_millis(grace_ms)),
+        ..FakeNodeConfig::default()
+    };
+    FakeNodes::start(&w.kubeconfig, cfg).expect("fake node")
+}
 
 fn wait_for(what: &str, w: &Warren, timeout: Duration, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -181,11 +192,7 @@ impl Sampler {
 #[test]
 fn deployment_rollout_update_undo_scale_and_gc() {
     let w = Warren::start();
-    let _kubelet = FakeKubelet::start(
-        &w.kubeconfig,
-        Duration::from_millis(300),
-        Duration::from_millis(100),
-    );
+    let _kubelet = kubelet(&w, 300, 100);
     w.kubectl_apply_ok(
         &["apply", "-f", "-"],
         &deployment("web", 3, "nginx:1", 1, 1),
@@ -352,11 +359,7 @@ fn deployment_rollout_update_undo_scale_and_gc() {
 #[test]
 fn kill9_mid_rollout_converges_without_duplicates() {
     let mut w = Warren::start();
-    let mut kubelet = FakeKubelet::start(
-        &w.kubeconfig,
-        Duration::from_millis(800),
-        Duration::from_millis(100),
-    );
+    let mut node_agent = kubelet(&w, 800, 100);
     w.kubectl_apply_ok(
         &["apply", "-f", "-"],
         &deployment("big", 6, "nginx:1", 2, 1),
@@ -368,13 +371,9 @@ fn kill9_mid_rollout_converges_without_duplicates() {
         replicasets_of(&w, "big").len() == 2
     });
     std::thread::sleep(Duration::from_millis(700));
-    kubelet.stop();
+    node_agent.stop();
     w.restart_after_kill9();
-    let _kubelet = FakeKubelet::start(
-        &w.kubeconfig,
-        Duration::from_millis(200),
-        Duration::from_millis(100),
-    );
+    let _kubelet = kubelet(&w, 200, 100);
     rollout_status(&w, "big");
     wait_for("exactly 6 new pods", &w, Duration::from_secs(30), || {
         let pods = pods_of(&w, "big");
@@ -438,11 +437,7 @@ fn namespaces_get_default_service_account_and_root_ca() {
 #[test]
 fn replicaset_adopts_orphans_and_releases_relabelled_pods() {
     let w = Warren::start_with(&[]);
-    let _kubelet = FakeKubelet::start(
-        &w.kubeconfig,
-        Duration::from_millis(100),
-        Duration::from_millis(100),
-    );
+    let _kubelet = kubelet(&w, 100, 100);
     w.kubectl_apply_ok(
         &["apply", "-f", "-"],
         r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"orphan","labels":{"app":"rs1"}},
@@ -552,11 +547,7 @@ fn garbage_collector_foreground_and_orphan() {
 #[test]
 fn recreate_and_pause_resume() {
     let w = Warren::start();
-    let _kubelet = FakeKubelet::start(
-        &w.kubeconfig,
-        Duration::from_millis(200),
-        Duration::from_millis(300),
-    );
+    let _kubelet = kubelet(&w, 200, 300);
     let manifest = deployment("rec", 3, "nginx:1", 1, 1).replace(
         r#""type":"RollingUpdate","rollingUpdate":{"maxSurge":1,"maxUnavailable":1}"#,
         r#""type":"Recreate""#,
@@ -660,11 +651,7 @@ fn progress_deadline_exceeded() {
 #[test]
 fn namespace_deletion_removes_a_thousand_objects_of_mixed_kinds() {
     let w = Warren::start();
-    let _kubelet = FakeKubelet::start(
-        &w.kubeconfig,
-        Duration::from_millis(100),
-        Duration::from_millis(100),
-    );
+    let _kubelet = kubelet(&w, 100, 100);
     w.kubectl_apply_ok(
         &["apply", "-f", "-"],
         r#"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",

@@ -120,6 +120,7 @@ fn settle(t: &Target, what: &str, want: &BTreeSet<String>) -> BTreeSet<String> {
             last = again;
         }
         if Instant::now() > deadline {
+            eprintln!("[{}] {what}: not settled on the expected set", t.name);
             return last;
         }
         std::thread::sleep(Duration::from_millis(250));

@@ -12,7 +12,8 @@
 //! container statuses; pods being deleted
 //! are removed with gracePeriodSeconds=0 once their `deletionTimestamp` is reached; the
 //! apiserver sets that to the time of the delete request plus the grace period). A pod can be
-//! made not ready or failed on request ([`FakeNodes::set_pod_ready`], [`FakeNodes::fail_pod`]).
+//! started after a delay (`FakeNodeConfig::start_after`), made not ready or failed on request
+//! ([`FakeNodes::set_pod_ready`], [`FakeNodes::fail_pod`]).
 //!
 //! A pod can also finish by itself, like a batch container: with the annotation
 //! `fake-node.warren.test/exit-after` (a Go duration such as `300ms` or `2s`) its containers
@@ -25,6 +26,7 @@
 //!
 //! The agent runs on a thread with its own tokio runtime, so it serves synchronous and async
 //! tests alike; dropping the [`FakeNodes`] stops it (the nodes stay registered).
+
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -71,6 +73,8 @@ pub struct FakeNodeConfig {
     /// If set, pods being deleted go away after at most this long, whatever their grace period
     /// (like a container that exits on SIGTERM at once).
     pub max_grace: Option<Duration>,
+    /// How long a pod bound to a node takes to start (become Running and Ready); 0 = at once.
+    pub start_after: Duration,
 }
 
 impl Default for FakeNodeConfig {
@@ -81,6 +85,7 @@ impl Default for FakeNodeConfig {
             first_subnet: 0,
             heartbeat: Duration::from_secs(10),
             max_grace: None,
+            start_after: Duration::ZERO,
         }
     }
 }
@@ -291,6 +296,8 @@ struct Agent {
     bound: HashMap<String, Instant>,
     /// pods to look at again: (namespace, name) -> when
     retry: HashMap<(String, String), Instant>,
+    /// uid -> when its containers have started (with `start_after`)
+    starting: HashMap<String, Instant>,
     /// uids seen in the current watch (re)list
     listing: Option<HashSet<String>>,
     event_seq: u64,
@@ -355,6 +362,7 @@ impl Agent {
             deleting: HashMap::new(),
             bound: HashMap::new(),
             retry: HashMap::new(),
+            starting: HashMap::new(),
             listing: None,
             event_seq: 0,
         };
@@ -707,6 +715,7 @@ impl Agent {
             self.slots[slot].used.remove(&host);
         }
         self.desired.remove(uid);
+        self.starting.remove(uid);
         self.exits.remove(uid);
         self.restarts.remove(uid);
         self.deleting.remove(uid);
@@ -786,6 +795,19 @@ impl Agent {
             );
             self.exits.insert(uid.clone(), entry);
         }
+        let not_started = pod.status.as_ref().is_none_or(|s| s.start_time.is_none());
+        if not_started && !self.cfg.start_after.is_zero() {
+            let at = *self
+                .starting
+                .entry(uid.clone())
+                .or_insert_with(|| Instant::now() + self.cfg.start_after);
+            if Instant::now() < at {
+                let key = (pod.namespace().unwrap_or_default(), pod.name_any());
+                self.retry.insert(key, at);
+                return Ok(());
+            }
+        }
+        self.starting.remove(&uid);
         let restarts = self.restarts.get(&uid).copied().unwrap_or(0);
         let ip = self.pod_ip(pod, &uid, slot, spec.host_network == Some(true));
         let status = pod.status.clone().unwrap_or_default();
