@@ -1,0 +1,295 @@
+//! The objects DNS answers from, reduced to what names need, kept by key as watches report them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+/// The label that ties an EndpointSlice to its Service.
+const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// `namespace/name` of an object.
+pub type Key = (String, String);
+
+/// What DNS needs of a Service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceInfo {
+    pub kind: ServiceKind,
+    /// At least one entry: a Service without ports has one port of "no number" (SRV skips it,
+    /// address records still count it), as CoreDNS models it.
+    pub ports: Vec<PortInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServiceKind {
+    /// `spec.clusterIPs` (or `spec.clusterIP`); unparsable entries (not yet allocated) dropped.
+    ClusterIp(Vec<IpAddr>),
+    /// `clusterIP: None`: the names answer with endpoint addresses.
+    Headless,
+    /// `type: ExternalName`: a CNAME to `spec.externalName`.
+    ExternalName(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortInfo {
+    pub name: String,
+    /// As the API spells it: TCP, UDP, SCTP (matched case-insensitively).
+    pub protocol: String,
+    /// None for a port without a number (a Service or slice with no ports).
+    pub port: Option<u16>,
+}
+
+/// One EndpointSlice, or one subset of an Endpoints object: ready addresses and their ports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointSet {
+    /// The Service these endpoints belong to.
+    pub service: String,
+    pub ports: Vec<PortInfo>,
+    pub addresses: Vec<EndpointAddress>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointAddress {
+    pub ip: IpAddr,
+    /// The DNS label of this endpoint: its hostname, or the dashed form of its IP.
+    pub label: String,
+}
+
+/// What DNS needs of a Pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodInfo {
+    pub ip: Option<IpAddr>,
+    /// Not terminating and not finished: the pods CoreDNS keeps in its pod index.
+    pub active: bool,
+}
+
+/// The cluster as the watches last reported it.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterState {
+    pub namespaces: BTreeSet<String>,
+    pub services: BTreeMap<Key, ServiceInfo>,
+    /// EndpointSlices by (namespace, slice name).
+    pub slices: BTreeMap<Key, EndpointSet>,
+    /// Endpoints by (namespace, name); used for a Service only when no slice names it.
+    pub endpoints: BTreeMap<Key, Vec<EndpointSet>>,
+    pub pods: BTreeMap<Key, PodInfo>,
+    /// Unix seconds of the last change: the SOA serial, as CoreDNS reports it.
+    pub modified: u32,
+}
+
+fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Key {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+impl ClusterState {
+    pub fn apply_namespace(&mut self, ns: &Namespace) {
+        if let Some(name) = &ns.metadata.name {
+            self.namespaces.insert(name.clone());
+        }
+    }
+
+    pub fn delete_namespace(&mut self, name: &str) {
+        self.namespaces.remove(name);
+    }
+
+    pub fn apply_service(&mut self, svc: &Service) {
+        self.services
+            .insert(key_of(&svc.metadata), service_info(svc));
+    }
+
+    pub fn delete_service(&mut self, namespace: &str, name: &str) {
+        self.services
+            .remove(&(namespace.to_string(), name.to_string()));
+    }
+
+    pub fn apply_slice(&mut self, slice: &EndpointSlice) {
+        let key = key_of(&slice.metadata);
+        match slice_set(slice) {
+            Some(set) => self.slices.insert(key, set),
+            None => self.slices.remove(&key),
+        };
+    }
+
+    pub fn delete_slice(&mut self, namespace: &str, name: &str) {
+        self.slices
+            .remove(&(namespace.to_string(), name.to_string()));
+    }
+
+    pub fn apply_endpoints(&mut self, ep: &Endpoints) {
+        let key = key_of(&ep.metadata);
+        let sets = endpoints_sets(&key.1, ep);
+        self.endpoints.insert(key, sets);
+    }
+
+    pub fn delete_endpoints(&mut self, namespace: &str, name: &str) {
+        self.endpoints
+            .remove(&(namespace.to_string(), name.to_string()));
+    }
+
+    pub fn apply_pod(&mut self, pod: &Pod) {
+        self.pods.insert(key_of(&pod.metadata), pod_info(pod));
+    }
+
+    pub fn delete_pod(&mut self, namespace: &str, name: &str) {
+        self.pods.remove(&(namespace.to_string(), name.to_string()));
+    }
+}
+
+pub fn service_info(svc: &Service) -> ServiceInfo {
+    let spec = svc.spec.clone().unwrap_or_default();
+    let kind = if spec.type_.as_deref() == Some("ExternalName") {
+        ServiceKind::ExternalName(spec.external_name.clone().unwrap_or_default())
+    } else {
+        let ips = match &spec.cluster_ips {
+            Some(ips) if !ips.is_empty() => ips.clone(),
+            _ => vec![spec.cluster_ip.clone().unwrap_or_default()],
+        };
+        if ips.first().map(String::as_str) == Some("None") {
+            ServiceKind::Headless
+        } else {
+            ServiceKind::ClusterIp(ips.iter().filter_map(|ip| ip.parse().ok()).collect())
+        }
+    };
+    let mut ports: Vec<PortInfo> = spec
+        .ports
+        .unwrap_or_default()
+        .iter()
+        .map(|p| PortInfo {
+            name: p.name.clone().unwrap_or_default(),
+            protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+            port: u16::try_from(p.port).ok(),
+        })
+        .collect();
+    if ports.is_empty() {
+        ports.push(PortInfo::none());
+    }
+    ServiceInfo { kind, ports }
+}
+
+impl PortInfo {
+    fn none() -> PortInfo {
+        PortInfo {
+            name: String::new(),
+            protocol: String::new(),
+            port: None,
+        }
+    }
+}
+
+/// The DNS label of an endpoint without a hostname: its IP with `.`/`:` replaced by `-` (an
+/// IPv6 address ending in `::` gets a trailing `0`, so the label does not end in `-`).
+pub fn dashed_ip(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string().replace('.', "-"),
+        IpAddr::V6(v6) => {
+            let dashed = v6.to_string().replace(':', "-");
+            if dashed.ends_with('-') {
+                dashed + "0"
+            } else {
+                dashed
+            }
+        }
+    }
+}
+
+fn address(ip: &str, hostname: Option<&str>) -> Option<EndpointAddress> {
+    let ip: IpAddr = ip.parse().ok()?;
+    let label = match hostname {
+        Some(h) if !h.is_empty() => h.to_ascii_lowercase(),
+        _ => dashed_ip(&ip),
+    };
+    Some(EndpointAddress { ip, label })
+}
+
+/// A slice's ready addresses; None when the slice names no Service.
+pub fn slice_set(slice: &EndpointSlice) -> Option<EndpointSet> {
+    let service = slice
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(SERVICE_NAME_LABEL))
+        .filter(|s| !s.is_empty())?
+        .clone();
+    let mut ports: Vec<PortInfo> = slice
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| PortInfo {
+            name: p.name.clone().unwrap_or_default(),
+            protocol: p.protocol.clone().unwrap_or_default(),
+            port: p.port.and_then(|n| u16::try_from(n).ok()),
+        })
+        .collect();
+    if ports.is_empty() {
+        ports.push(PortInfo::none());
+    }
+    let mut addresses = Vec::new();
+    for endpoint in &slice.endpoints {
+        // A missing condition means ready, as the API documents.
+        let ready = endpoint
+            .conditions
+            .as_ref()
+            .and_then(|c| c.ready)
+            .unwrap_or(true);
+        if !ready {
+            continue;
+        }
+        for ip in &endpoint.addresses {
+            addresses.extend(address(ip, endpoint.hostname.as_deref()));
+        }
+    }
+    Some(EndpointSet {
+        service,
+        ports,
+        addresses,
+    })
+}
+
+/// One set per subset, ready addresses only.
+pub fn endpoints_sets(service: &str, ep: &Endpoints) -> Vec<EndpointSet> {
+    ep.subsets
+        .iter()
+        .flatten()
+        .map(|subset| {
+            let mut ports: Vec<PortInfo> = subset
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| PortInfo {
+                    name: p.name.clone().unwrap_or_default(),
+                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    port: u16::try_from(p.port).ok(),
+                })
+                .collect();
+            if ports.is_empty() {
+                ports.push(PortInfo::none());
+            }
+            EndpointSet {
+                service: service.to_string(),
+                ports,
+                addresses: subset
+                    .addresses
+                    .iter()
+                    .flatten()
+                    .filter_map(|a| address(&a.ip, a.hostname.as_deref()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+pub fn pod_info(pod: &Pod) -> PodInfo {
+    let status = pod.status.as_ref();
+    let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("");
+    PodInfo {
+        ip: status
+            .and_then(|s| s.pod_ip.as_deref())
+            .and_then(|ip| ip.parse().ok()),
+        active: pod.metadata.deletion_timestamp.is_none()
+            && !matches!(phase, "Succeeded" | "Failed" | "Unknown"),
+    }
+}
