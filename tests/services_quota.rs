@@ -380,6 +380,48 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
         },
     );
 
+    // evictions honour the budget (pods/eviction)
+    let evict = |pod: &str| {
+        let body = format!(
+            r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{pod}","namespace":"svc"}}}}"#
+        );
+        w.kubectl_stdin(
+            &[
+                "create",
+                "--raw",
+                &format!("/api/v1/namespaces/svc/pods/{pod}/eviction"),
+                "-f",
+                "-",
+            ],
+            Some(&body),
+        )
+    };
+    let pods = live_ready_pods(&w, "svc", "app=web", 3);
+    let out = evict(&name(&pods[0]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error from server (InternalError): Internal error occurred: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+    );
+    w.kubectl_ok(&["delete", "pdb", "web-pct", "-n", "svc"]);
+    wait_for("budget allows one", &w, Duration::from_secs(30), || {
+        let p = get_opt(&w, &["pdb", "web", "-n", "svc"])?;
+        (p["status"]["disruptionsAllowed"] == 1 && p["status"]["currentHealthy"] == 3).then_some(())
+    });
+    let out = evict(&name(&pods[0]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status");
+    assert_eq!(status["status"], "Success");
+    let out = evict(&name(&pods[1]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error from server (TooManyRequests): Cannot evict pod as it would violate the pod's disruption budget."
+    );
+    assert!(get_opt(&w, &["pod", &name(&pods[1]), "-n", "svc"]).is_some());
+
     // a service without a selector: its hand-written Endpoints are left alone and mirrored
     w.kubectl_apply_ok(
         &["apply", "-f", "-"],

@@ -88,6 +88,13 @@ fn subresources(r: &Resource) -> Vec<(&'static str, String, String, String, Vec<
             "Binding".into(),
             vec!["create"],
         ));
+        out.push((
+            "eviction",
+            "policy".into(),
+            "v1".into(),
+            "Eviction".into(),
+            vec!["create"],
+        ));
     }
     if r.group.is_empty() && r.plural == "namespaces" {
         out.push((

@@ -114,10 +114,10 @@ async fn authenticate_and_authorize<B>(
     Ok(user)
 }
 
-/// The create-only resources: authentication/authorization reviews, TokenRequest and
-/// pods/binding.
+/// The create-only resources: authentication/authorization reviews, TokenRequest,
+/// pods/binding and pods/eviction.
 async fn create_only_resource<B>(
-    state: &AppState,
+    state: &Arc<AppState>,
     req: Request<B>,
     rp: &ResourcePath,
 ) -> Result<Response<Body>, ApiError>
@@ -151,6 +151,8 @@ where
     };
     let (code, reply) = if crate::binding::handles(rp) {
         crate::binding::serve(state, &method, rp, obj, dry_run).await?
+    } else if crate::eviction::handles(rp) {
+        crate::eviction::serve(state, &method, rp, obj, dry_run).await?
     } else {
         crate::auth::reviews::serve(state, &method, rp, obj).await?
     };
@@ -292,7 +294,9 @@ where
             )),
         },
         Target::Resource(rp)
-            if crate::auth::reviews::handles(&rp) || crate::binding::handles(&rp) =>
+            if crate::auth::reviews::handles(&rp)
+                || crate::binding::handles(&rp)
+                || crate::eviction::handles(&rp) =>
         {
             create_only_resource(&state, req, &rp).await
         }

@@ -12,6 +12,7 @@ mod body;
 mod bootstrap;
 mod crd;
 mod discovery;
+mod eviction;
 mod filter;
 mod http;
 mod managed_fields;

@@ -29,6 +29,8 @@ use crate::{Context, Error, informer, is_status};
 pub const CONTROLLER: &str = "resourcequota-controller";
 /// kube-controller-manager's --resource-quota-sync-period.
 pub const FULL_RESYNC: Duration = Duration::from_secs(5 * 60);
+/// How long a new quota waits for its first count.
+pub const NEW_QUOTA_DELAY: Duration = Duration::from_millis(200);
 
 /// The new status of a quota, or None when its status already says so.
 pub fn desired_status(quota: &Value, measured: &ResourceList) -> Option<ResourceQuotaStatus> {
@@ -87,8 +89,14 @@ pub async fn run(ctx: Context) {
         move |rq: &ResourceQuota| {
             // status.used changes come from admission and from here: only new quotas and
             // changed hard limits need a recount (kube's updateQuota)
-            if needs_sync(rq) {
-                q.add(queue::key(rq.metadata.namespace.as_deref(), &rq.name_any()))
+            let key = queue::key(rq.metadata.namespace.as_deref(), &rq.name_any());
+            if rq.status.as_ref().and_then(|s| s.used.as_ref()).is_none() {
+                // kube-controller-manager sees a new quota a moment after it is written;
+                // clients that read and update a fresh quota at once (the conformance suite
+                // does) rely on that
+                q.add_after(key, NEW_QUOTA_DELAY)
+            } else if needs_sync(rq) {
+                q.add(key)
             }
         },
     )
