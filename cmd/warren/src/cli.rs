@@ -72,6 +72,45 @@ pub struct ServeArgs {
     #[arg(long, env = "WARREN_LEGACY_SERVICE_ACCOUNT_TOKEN_SECRETS")]
     pub legacy_service_account_token_secrets: bool,
 
+    /// The virtual cluster's kubeconfig, for roles that run beside its API (`dns`).
+    #[arg(long, env = "WARREN_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Cluster DNS listen address, UDP and TCP (default: 127.0.0.1:1053 for the `dns` role, a
+    /// free loopback port beside the syncer; kube-system/kube-dns points at it).
+    #[arg(long, env = "WARREN_DNS_LISTEN")]
+    pub dns_listen: Option<SocketAddr>,
+
+    /// The cluster's DNS domain.
+    #[arg(long, default_value = "cluster.local", env = "WARREN_CLUSTER_DOMAIN")]
+    pub cluster_domain: String,
+
+    /// TTL (seconds) of the cluster's DNS records.
+    #[arg(long, default_value_t = 30)]
+    pub dns_ttl: u32,
+
+    /// Upstream resolvers for names outside the cluster, IP:PORT (repeatable; default: the
+    /// nameservers of /etc/resolv.conf).
+    #[arg(
+        long = "dns-upstream",
+        value_delimiter = ',',
+        env = "WARREN_DNS_UPSTREAM"
+    )]
+    pub dns_upstreams: Vec<SocketAddr>,
+
+    /// Pod A records `a-b-c-d.<ns>.pod.<domain>`: insecure (any address), verified (only
+    /// pods that exist), disabled.
+    #[arg(long, default_value = "insecure")]
+    pub dns_pods: String,
+
+    /// Where the DNS server serves Prometheus `/metrics` (off by default).
+    #[arg(long, env = "WARREN_DNS_METRICS_LISTEN")]
+    pub dns_metrics_listen: Option<SocketAddr>,
+
+    /// Do not run the cluster DNS beside the syncer.
+    #[arg(long, env = "WARREN_NO_DNS")]
+    pub no_dns: bool,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info,warren_apiserver=debug`.
     #[arg(long, default_value = "info", env = "WARREN_LOG")]
     pub log: String,

@@ -223,10 +223,11 @@ pub async fn listen(config: &DnsConfig, cell: Arc<SnapshotCell>) -> Result<Liste
 }
 
 /// The zone settings `config` describes, this server answering at `advertise`.
-pub fn zone_config(config: &DnsConfig, advertise: IpAddr) -> Result<ZoneConfig, Error> {
+pub fn zone_config(config: &DnsConfig, advertise: SocketAddr) -> Result<ZoneConfig, Error> {
     let mut zone = ZoneConfig::new(&config.cluster_domain, config.ttl).map_err(Error::Config)?;
     zone.pods = config.pods;
-    zone.local_ips = vec![advertise];
+    zone.local_ips = vec![advertise.ip()];
+    zone.local_port = Some(advertise.port());
     Ok(zone)
 }
 
@@ -239,13 +240,15 @@ pub async fn serve(
     on_started: impl FnOnce(&Started),
 ) -> Result<(), Error> {
     // Validate the domain before binding anything.
-    zone_config(&config, Ipv4Addr::LOCALHOST.into())?;
+    let unbound = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let cell = Arc::new(SnapshotCell::new(Snapshot::empty(&zone_config(
-        &config,
-        Ipv4Addr::LOCALHOST.into(),
+        &config, unbound,
     )?)));
     let mut listening = listen(&config, cell.clone()).await?;
-    let zone = zone_config(&config, listening.advertise)?;
+    let zone = zone_config(
+        &config,
+        SocketAddr::new(listening.advertise, listening.started.listen.port()),
+    )?;
     listening
         .tasks
         .spawn(watch::run(client.clone(), zone, cell));

@@ -98,7 +98,7 @@ async fn start(upstreams: Vec<SocketAddr>) -> (Listening, Arc<SnapshotCell>) {
         upstream_timeout: Duration::from_millis(500),
         ..DnsConfig::default()
     };
-    let zone = zone_config(&config, Ipv4Addr::LOCALHOST.into()).unwrap();
+    let zone = zone_config(&config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
     let cell = Arc::new(SnapshotCell::new(Snapshot::build(&state(), &zone, true)));
     let listening = listen(&config, cell.clone()).await.unwrap();
     (listening, cell)
@@ -278,7 +278,11 @@ async fn snapshot_swaps_show_at_once() {
         "metadata": {"namespace": "testns", "name": "svc9"}, "spec": {"clusterIP": "10.0.0.9"}}))
     .unwrap();
     s.apply_service(&svc);
-    let zone = zone_config(&DnsConfig::default(), Ipv4Addr::LOCALHOST.into()).unwrap();
+    let zone = zone_config(
+        &DnsConfig::default(),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .unwrap();
     cell.store(Snapshot::build(&s, &zone, true));
     let m = udp_exchange(at, &q).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
@@ -345,7 +349,11 @@ fn seeds() -> Vec<Vec<u8>> {
 /// every packet that parses.
 #[tokio::test]
 async fn fuzz_handler_with_random_packets() {
-    let zone = zone_config(&DnsConfig::default(), Ipv4Addr::LOCALHOST.into()).unwrap();
+    let zone = zone_config(
+        &DnsConfig::default(),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .unwrap();
     let cell = Arc::new(SnapshotCell::new(Snapshot::build(&state(), &zone, true)));
     let metrics = Arc::new(metrics::Metrics::default());
     // no upstream: forwarded questions fail at once (SERVFAIL)
@@ -464,7 +472,7 @@ proptest! {
     /// names elsewhere are forwarded unless they are cluster reverse names.
     #[test]
     fn any_name_is_answered_or_forwarded(labels in proptest::collection::vec("[a-z0-9_-]{1,12}", 0..7), qtype in 0u16..300) {
-        let zone = zone_config(&DnsConfig::default(), Ipv4Addr::LOCALHOST.into()).unwrap();
+        let zone = zone_config(&DnsConfig::default(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
         let snapshot = Snapshot::build(&state(), &zone, true);
         let qtype = RecordType::from(qtype);
         let inside = Name::from_ascii(format!("{}cluster.local.", labels.iter().map(|l| format!("{l}.")).collect::<String>()));

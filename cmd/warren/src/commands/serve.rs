@@ -11,7 +11,7 @@ use crate::cli::ServeArgs;
 /// Roles warren knows, and whether this build runs them yet.
 const ROLES: &[(&str, bool)] = &[
     ("syncer", true),
-    ("dns", false),
+    ("dns", true),
     ("platform", false),
     ("agent", false),
     ("relay", false),
@@ -41,6 +41,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let dns = dns_config(&args)?;
+    if !args.role.iter().any(|r| r == "syncer") {
+        // `--role dns`: the DNS alone, against a virtual cluster's API.
+        let Some(kubeconfig) = args.kubeconfig.clone() else {
+            bail!("--role dns needs --kubeconfig (the virtual cluster's API)");
+        };
+        return runtime.block_on(async move {
+            let client = warren_dns::client_from_kubeconfig(&kubeconfig).await?;
+            warren_dns::serve(dns, client, shutdown_signal(), |started| {
+                announce_dns(started);
+                crate::commands::serve::notify_ready();
+            })
+            .await
+            .context("dns")
+        });
+    }
     runtime.block_on(async move {
         let config = warren_apiserver::Config {
             data_dir: args.data_dir.clone(),
@@ -58,6 +74,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             },
         };
         let (kubeconfig_tx, kubeconfig_rx) = tokio::sync::oneshot::channel();
+        let (dns_kubeconfig_tx, dns_kubeconfig_rx) = tokio::sync::oneshot::channel();
+        if !args.no_dns {
+            tokio::spawn(start_dns(dns_kubeconfig_rx, dns));
+        }
         if !args.disable_controllers {
             // The tokens controller signs with the API server's service-account key, like
             // kube-controller-manager's --service-account-private-key-file.
@@ -76,6 +96,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 started.kubeconfig.display()
             );
             let _ = kubeconfig_tx.send(started.kubeconfig.clone());
+            let _ = dns_kubeconfig_tx.send(started.kubeconfig.clone());
             crate::commands::serve::notify_ready();
         })
         .await
@@ -98,6 +119,60 @@ async fn start_controllers(
                 .await;
         }
         Err(e) => tracing::error!(error = %e, "controllers not started"),
+    }
+}
+
+/// The DNS settings from the flags; the listen default depends on the role.
+fn dns_config(args: &ServeArgs) -> anyhow::Result<warren_dns::DnsConfig> {
+    let beside_syncer = args.role.iter().any(|r| r == "syncer");
+    let default_listen = if beside_syncer {
+        "127.0.0.1:0"
+    } else {
+        "127.0.0.1:1053"
+    };
+    Ok(warren_dns::DnsConfig {
+        listen: args
+            .dns_listen
+            .unwrap_or_else(|| default_listen.parse().expect("valid address")),
+        cluster_domain: args.cluster_domain.clone(),
+        ttl: args.dns_ttl,
+        upstreams: args.dns_upstreams.clone(),
+        pods: args
+            .dns_pods
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--dns-pods: {e}"))?,
+        metrics_listen: args.dns_metrics_listen,
+        ..warren_dns::DnsConfig::default()
+    })
+}
+
+fn announce_dns(started: &warren_dns::Started) {
+    eprintln!(
+        "warren: cluster DNS on udp+tcp {}{}",
+        started.listen,
+        started
+            .metrics
+            .map(|m| format!(" — metrics: http://{m}/metrics"))
+            .unwrap_or_default()
+    );
+}
+
+/// Beside the syncer, the DNS starts once the API serves, through the written kubeconfig. A
+/// DNS that cannot start leaves the API running.
+async fn start_dns(
+    kubeconfig: tokio::sync::oneshot::Receiver<std::path::PathBuf>,
+    config: warren_dns::DnsConfig,
+) {
+    let Ok(path) = kubeconfig.await else { return };
+    let client = match warren_dns::client_from_kubeconfig(&path).await {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "cluster DNS not started");
+            return;
+        }
+    };
+    if let Err(e) = warren_dns::serve(config, client, std::future::pending(), announce_dns).await {
+        tracing::error!(error = %e, "cluster DNS not started");
     }
 }
 
@@ -145,6 +220,7 @@ mod tests {
     #[test]
     fn roles_are_checked() {
         assert!(check_roles(&["syncer".into()]).is_ok());
+        assert!(check_roles(&["dns".into()]).is_ok());
         let e = check_roles(&["platform".into()]).expect_err("not built");
         assert!(e.to_string().contains("not available"));
         let e = check_roles(&["nope".into()]).expect_err("unknown");

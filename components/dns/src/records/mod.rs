@@ -68,6 +68,9 @@ pub struct ZoneConfig {
     /// The addresses this server answers on: Services whose endpoints hold one of them are the
     /// zone's name servers (`kube-system/kube-dns`), as CoreDNS finds its own Service.
     pub local_ips: Vec<IpAddr>,
+    /// The port this server answers on; endpoints at one of `local_ips` count as ours only
+    /// with this port (several servers share loopback in standalone mode).
+    pub local_port: Option<u16>,
 }
 
 impl ZoneConfig {
@@ -80,6 +83,7 @@ impl ZoneConfig {
             ttl: ttl.min(3600),
             pods: PodMode::default(),
             local_ips: Vec::new(),
+            local_port: None,
         })
     }
 }
@@ -289,7 +293,7 @@ impl Snapshot {
             pods_by_ip,
             name_servers: Vec::new(),
         };
-        snapshot.name_servers = snapshot.find_name_servers(&config.local_ips);
+        snapshot.name_servers = snapshot.find_name_servers(&config.local_ips, config.local_port);
         snapshot
     }
 
@@ -519,15 +523,22 @@ impl Snapshot {
 
     /// The name servers: Services whose endpoints hold one of our addresses, else
     /// `ns.dns.<domain>` at our addresses.
-    fn find_name_servers(&self, local_ips: &[IpAddr]) -> Vec<(Name, IpAddr)> {
+    fn find_name_servers(&self, local_ips: &[IpAddr], port: Option<u16>) -> Vec<(Name, IpAddr)> {
         let mut found = Vec::new();
         let mut any_endpoint = false;
         for local in local_ips {
             for (label, ns, svc) in self.endpoints_by_ip.get(local).into_iter().flatten() {
-                any_endpoint = true;
                 let Some(entry) = self.services.get(ns).and_then(|s| s.get(svc)) else {
                     continue;
                 };
+                let ours = entry.endpoints.iter().any(|set| {
+                    set.addresses.iter().any(|a| a.ip == *local)
+                        && (port.is_none() || set.ports.iter().any(|p| p.port == port))
+                });
+                if !ours {
+                    continue;
+                }
+                any_endpoint = true;
                 match &entry.info.kind {
                     ServiceKind::Headless => {
                         found.push((self.name(&format!("{label}.{svc}.{ns}.svc")), *local))

@@ -188,6 +188,19 @@ fn cluster() -> ClusterState {
     }))
     .unwrap();
     s.apply_endpoints(&kd);
+    // the API server shares the loopback address, on another port: not a name server
+    s.apply_service(&svc(
+        "default",
+        "kubernetes",
+        json!({"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP"}]}),
+    ));
+    let api: Endpoints = serde_json::from_value(json!({
+        "metadata": {"namespace": "default", "name": "kubernetes"},
+        "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
+                     "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}],
+    }))
+    .unwrap();
+    s.apply_endpoints(&api);
     s.apply_pod(&pod("testns", "pod-a", "10.244.0.9", "Running"));
     s.apply_pod(&pod("testns", "pod-done", "10.244.0.10", "Succeeded"));
     s.modified = 1499347823;
@@ -198,6 +211,7 @@ fn config(pods: PodMode) -> ZoneConfig {
     let mut c = ZoneConfig::new("cluster.local", 5).unwrap();
     c.pods = pods;
     c.local_ips = vec!["127.0.0.1".parse().unwrap()];
+    c.local_port = Some(1053);
     c
 }
 
