@@ -152,7 +152,12 @@ impl DnsHandler {
         if qtype == RecordType::OPT {
             return Plan::Ready(Outcome::error(ResponseCode::FormErr));
         }
-        match self.snapshot.load().answer(original.name(), qtype) {
+        let lower: &hickory_server::proto::rr::Name = query.name();
+        match self
+            .snapshot
+            .load()
+            .answer_lowered(original.name(), lower, qtype)
+        {
             Resolution::Answer(mut a) => match a.chase.take() {
                 None => Plan::Ready(Outcome::from_answer(a)),
                 Some(chase) => match self.forwarder.cached(

@@ -308,14 +308,19 @@ impl Snapshot {
 
     /// Answers `qname`/`qtype`, or says it is the upstream's.
     pub fn answer(&self, qname: &Name, qtype: RecordType) -> Resolution {
-        let lower = qname.to_lowercase();
-        if self.zone.zone_of(&lower) {
-            return Resolution::Answer(self.answer_in_zone(qname, &lower, qtype));
+        self.answer_lowered(qname, &qname.to_lowercase(), qtype)
+    }
+
+    /// [`Snapshot::answer`] when the lowercase name is at hand already (hickory's queries
+    /// carry both).
+    pub fn answer_lowered(&self, qname: &Name, lower: &Name, qtype: RecordType) -> Resolution {
+        if self.zone.zone_of(lower) {
+            return Resolution::Answer(self.answer_in_zone(qname, lower, qtype));
         }
         // Reverse names: PTR for cluster addresses; the rest falls through to the upstream
         // (the `fallthrough in-addr.arpa ip6.arpa` of the standard Corefile).
         if qtype == RecordType::PTR
-            && let Some(ip) = reverse_address(&lower)
+            && let Some(ip) = reverse_address(lower)
         {
             let records = self.reverse(qname, ip);
             if !records.is_empty() {
@@ -333,9 +338,8 @@ impl Snapshot {
     }
 
     fn answer_in_zone(&self, qname: &Name, lower: &Name, qtype: RecordType) -> Answer {
-        let soa = self.soa(qname);
         let Some(rel) = self.relative_labels(lower) else {
-            return self.negative(Err(NameError), soa);
+            return self.negative(Err(NameError), self.soa(qname));
         };
         let apex = rel.is_empty();
         let mut answers = Vec::new();
@@ -349,7 +353,7 @@ impl Snapshot {
                     chase = target.map(|target| Chase {
                         target,
                         qtype,
-                        soa: soa.clone(),
+                        soa: self.soa(qname),
                     });
                 }),
             RecordType::TXT => self.txt(qname, &rel).map(|r| answers = r),
@@ -360,7 +364,7 @@ impl Snapshot {
             }),
             RecordType::SOA => {
                 if apex {
-                    answers.push(soa.clone());
+                    answers.push(self.soa(qname));
                 }
                 Ok(())
             }
@@ -386,7 +390,7 @@ impl Snapshot {
             _ => self.services(&rel, RecordType::A).map(|_| ()),
         };
         if outcome.is_err() || (answers.is_empty() && chase.is_none()) {
-            return self.negative(outcome, soa);
+            return self.negative(outcome, self.soa(qname));
         }
         Answer {
             rcode: ResponseCode::NoError,
