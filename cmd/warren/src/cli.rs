@@ -111,6 +111,27 @@ pub struct ServeArgs {
     #[arg(long, env = "WARREN_NO_DNS")]
     pub no_dns: bool,
 
+    /// Name of the virtual cluster (vCluster's name: the suffix of host object names). With
+    /// `--host-kubeconfig` or `--host-namespace` (or in a pod), workloads run on the host.
+    #[arg(long, env = "WARREN_NAME")]
+    pub name: Option<String>,
+
+    /// The host cluster's kubeconfig (default in a pod: the in-cluster config).
+    #[arg(long, env = "WARREN_HOST_KUBECONFIG")]
+    pub host_kubeconfig: Option<PathBuf>,
+
+    /// The host namespace the virtual cluster's workloads go to (default in a pod: its own).
+    #[arg(long, env = "WARREN_HOST_NAMESPACE")]
+    pub host_namespace: Option<String>,
+
+    /// vcluster.yaml: what is synced and how (vCluster's format, both key generations).
+    #[arg(short = 'f', long = "config", env = "WARREN_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Where the syncer serves Prometheus `/metrics` (off by default).
+    #[arg(long, env = "WARREN_SYNCER_METRICS_LISTEN")]
+    pub syncer_metrics_listen: Option<SocketAddr>,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info,warren_apiserver=debug`.
     #[arg(long, default_value = "info", env = "WARREN_LOG")]
     pub log: String,

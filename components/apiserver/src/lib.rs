@@ -46,6 +46,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use warren_store::{Store, StoreOptions};
 
+pub use service_alloc::{ServiceHook, ServiceHookFuture, ServiceHookHandle};
 pub use version::GIT_VERSION;
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,8 @@ pub struct Config {
     pub tls_sans: Vec<String>,
     pub store: StoreOptions,
     pub auth: auth::AuthOptions,
+    /// Set when the workloads run on a host cluster (the syncer's Service hook).
+    pub service_hook: Option<ServiceHookHandle>,
 }
 
 /// A started server: where it listens and where its kubeconfig is.
@@ -173,6 +176,9 @@ pub async fn run(
         listen: advertise,
         auth,
     });
+    if let Some(hook) = &config.service_hook {
+        state.services.set_hook(hook.0.clone());
+    }
     tokio::spawn(namespace::run(Arc::downgrade(&state), cleanup_rx));
     let compactor = store.spawn_compactor();
 

@@ -251,7 +251,28 @@ pub(crate) async fn create_tracked(
     crate::quota_admission::check_limits(state, res, ns, &obj, None, &admission_name).await?;
     crate::quota_admission::charge_quota(state, res, ns, &obj, None, &admission_name, dry_run)
         .await?;
-    let _allocation = if res.group.is_empty() && res.kind == "Service" {
+    let is_service = res.group.is_empty() && res.kind == "Service";
+    let mut host_assigned = false;
+    if is_service
+        && !dry_run
+        && let Some(hook) = state.services.hook()
+    {
+        // An existing name must fail before the host is touched.
+        let (ns, name) = namespace_and_name(&obj);
+        if state
+            .objects
+            .get_opt(res, ns.as_deref(), &name)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::already_exists(&res.group, &res.plural, &name));
+        }
+        host_assigned = hook
+            .before_create(&mut obj)
+            .await
+            .map_err(|e| ApiError::internal(format!("host cluster: {e}")))?;
+    }
+    let _allocation = if is_service && !host_assigned {
         let everywhere = Addressed {
             res: a.res.clone(),
             namespace: None,

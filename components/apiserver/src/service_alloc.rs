@@ -3,7 +3,10 @@
 //! runs against a host cluster, the host's ClusterIP replaces this one.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::net::Ipv4Addr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -16,10 +19,33 @@ const SERVICE_NET_SIZE: u32 = 1 << 20;
 const FIRST_DYNAMIC: u32 = 11;
 pub const NODE_PORT_RANGE: std::ops::RangeInclusive<i64> = 30000..=32767;
 
+/// What a [`ServiceHook`] returns: whether the Service now carries the addresses it must keep.
+pub type ServiceHookFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>>;
+
+/// Called before a Service is stored, when the cluster's workloads run on a host cluster: the
+/// syncer creates the host Service first and writes the host's cluster IPs (and node ports)
+/// into the virtual one, so the virtual Service is born with addresses that route (vCluster
+/// does the same in a request filter). `Ok(true)`: keep what the hook wrote, allocate nothing;
+/// `Ok(false)`: allocate as usual; `Err`: the create fails.
+pub trait ServiceHook: Send + Sync {
+    fn before_create<'a>(&'a self, service: &'a mut Value) -> ServiceHookFuture<'a>;
+}
+
+/// A [`ServiceHook`] in the server's [`crate::Config`].
+#[derive(Clone)]
+pub struct ServiceHookHandle(pub Arc<dyn ServiceHook>);
+
+impl std::fmt::Debug for ServiceHookHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceHook")
+    }
+}
+
 /// Serializes allocations so two concurrent creates can't take the same address.
 #[derive(Default)]
 pub struct ServiceAllocator {
     lock: Mutex<()>,
+    hook: OnceLock<Arc<dyn ServiceHook>>,
 }
 
 fn needs_cluster_ip(svc: &Value) -> bool {
@@ -43,6 +69,15 @@ fn needs_node_ports(svc: &Value) -> bool {
 }
 
 impl ServiceAllocator {
+    /// Installs the host cluster's hook (once; later calls are ignored).
+    pub fn set_hook(&self, hook: Arc<dyn ServiceHook>) {
+        let _ = self.hook.set(hook);
+    }
+
+    pub fn hook(&self) -> Option<&Arc<dyn ServiceHook>> {
+        self.hook.get()
+    }
+
     /// Fills `spec.clusterIP(s)` and missing `nodePort`s, checking requested ones are free.
     /// `existing` are all stored Services.
     pub async fn allocate(

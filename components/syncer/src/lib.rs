@@ -5,8 +5,11 @@
 //! - [`names`]: host names, namespaces, label keys and annotations exactly as vCluster derives them.
 //! - [`translate`]: virtual object -> host object (and back) as pure functions.
 //!
-//! Nothing here does I/O: the sync loops call these functions with what they read.
+//! - [`sync`]: the sync loops that call them, against both clusters (kube-rs).
+//!
+//! `config`, `names` and `translate` do no I/O: the sync loops call them with what they read.
 
 pub mod config;
 pub mod names;
+pub mod sync;
 pub mod translate;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod serve;
+pub mod syncer;
 pub mod version;
 
 use crate::cli::{Cli, Command};

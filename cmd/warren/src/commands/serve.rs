@@ -33,6 +33,8 @@ fn check_roles(roles: &[String]) -> anyhow::Result<()> {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     check_roles(&args.role)?;
+    // vcluster.yaml and the host flags are checked before anything starts.
+    let plan = crate::commands::syncer::plan(&args)?;
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&args.log).context("--log")?)
         .with_writer(std::io::stderr)
@@ -58,6 +60,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     runtime.block_on(async move {
+        let prepared = match &plan.host {
+            Some(host) => Some(crate::commands::syncer::connect(host).await?),
+            None => None,
+        };
         let config = warren_apiserver::Config {
             data_dir: args.data_dir.clone(),
             listen: args.listen,
@@ -72,10 +78,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 service_account_issuer: args.service_account_issuer.clone(),
                 api_audiences: args.api_audiences.clone(),
             },
+            service_hook: prepared.as_ref().map(crate::commands::syncer::service_hook),
         };
         let (kubeconfig_tx, kubeconfig_rx) = tokio::sync::oneshot::channel();
         let (dns_kubeconfig_tx, dns_kubeconfig_rx) = tokio::sync::oneshot::channel();
-        if !args.no_dns {
+        let (syncer_kubeconfig_tx, syncer_kubeconfig_rx) = tokio::sync::oneshot::channel();
+        if let Some(prepared) = prepared {
+            tokio::spawn(crate::commands::syncer::start(
+                syncer_kubeconfig_rx,
+                prepared,
+            ));
+        }
+        if !args.no_dns && plan.config.dns_enabled {
             tokio::spawn(start_dns(dns_kubeconfig_rx, dns));
         }
         if !args.disable_controllers {
@@ -97,6 +111,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             );
             let _ = kubeconfig_tx.send(started.kubeconfig.clone());
             let _ = dns_kubeconfig_tx.send(started.kubeconfig.clone());
+            let _ = syncer_kubeconfig_tx.send(started.kubeconfig.clone());
             crate::commands::serve::notify_ready();
         })
         .await
