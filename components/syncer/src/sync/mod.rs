@@ -144,6 +144,9 @@ pub struct HostSide {
     /// ClusterIP of that Service (what pods reach the virtual API server at).
     pub kube_ip: String,
     pub info: HostInfo,
+    /// Host Services the API server's create hook made for virtual Services not stored yet,
+    /// by virtual UID: not orphans while their create is under way.
+    pub pending_services: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// A host cluster the syncer has connected to (see [`prepare`]); cheap to clone.
@@ -241,6 +244,7 @@ pub async fn prepare(options: SyncerOptions, host: Client) -> Result<Prepared, S
         owner,
         kube_ip,
         info,
+        pending_services: Default::default(),
     })))
 }
 

@@ -8,7 +8,7 @@
 //! Service's (created before the syncer ran, or its host Service was recreated) is deleted and
 //! created again with the host's address, as vCluster does.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -201,6 +201,28 @@ pub fn write_host_addresses(virtual_service: &mut Value, host: &Service) -> bool
     true
 }
 
+/// How long a host Service made by the create hook waits for its virtual Service to show up
+/// before it counts as an orphan.
+const PENDING_CREATE: Duration = Duration::from_secs(30);
+
+/// How much longer to wait before deleting a host Service whose virtual Service is not in the
+/// cache, because the create hook made it a moment ago (the virtual create is under way).
+fn create_under_way(host: &HostSide, host_service: &Service) -> Option<Duration> {
+    let uid = host_service
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(crate::names::annotations::OBJECT_UID)?;
+    let pending = host
+        .pending_services
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let since = pending.get(uid)?;
+    PENDING_CREATE
+        .checked_sub(since.elapsed())
+        .map(|left| left.min(Duration::from_millis(500)))
+}
+
 /// The API server's Service create hook (see the module docs).
 pub async fn before_create(host: &HostSide, service: &mut Value) -> Result<bool, SyncError> {
     let parsed: Service = serde_json::from_value(service.clone())
@@ -220,6 +242,14 @@ pub async fn before_create(host: &HostSide, service: &mut Value) -> Result<bool,
         return Ok(false);
     }
     let desired = desired_host_service(host, &parsed);
+    if let Some(uid) = &parsed.metadata.uid {
+        let mut pending = host
+            .pending_services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        pending.retain(|_, since| since.elapsed() < PENDING_CREATE);
+        pending.insert(uid.clone(), Instant::now());
+    }
     let created = tokio::time::timeout(HOOK_TIMEOUT, create_or_adopt(host, &desired))
         .await
         .map_err(|_| {
@@ -227,6 +257,11 @@ pub async fn before_create(host: &HostSide, service: &mut Value) -> Result<bool,
                 "creating the host service for {namespace}/{name} timed out"
             ))
         })??;
+    tracing::debug!(
+        service = %format!("{namespace}/{name}"),
+        host_ip = ?created.spec.as_ref().and_then(|s| s.cluster_ip.clone()),
+        "host service ready for the virtual create"
+    );
     Ok(write_host_addresses(service, &created))
 }
 
@@ -246,6 +281,9 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
     let api: Api<Service> = ctx.host_api();
     let Some(virtual_service) = virtual_service else {
         if let Some(host) = host_now {
+            if let Some(wait) = create_under_way(&ctx.host, &host) {
+                return Ok(Next::After(wait));
+            }
             let params = super::delete_uid(host.metadata.uid.as_deref());
             match api.delete(&host_name.name, &params).await {
                 Ok(_) => {}
@@ -257,6 +295,14 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
         }
         return Ok(Next::Done);
     };
+    if let Some(uid) = &virtual_service.metadata.uid {
+        // Stored and seen: from now on its deletion deletes the host Service at once.
+        ctx.host
+            .pending_services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uid);
+    }
     let desired = desired_host_service(&ctx.host, &virtual_service);
     let Some(host) = host_now else {
         create_or_adopt(&ctx.host, &desired).await?;
@@ -309,6 +355,7 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
         && let Some((ip, _)) = virtual_cluster_ips(&host)
         && virtual_spec.cluster_ip.as_deref() != Some(ip.as_str())
     {
+        tracing::debug!(service = %key, virtual_ip = ?virtual_spec.cluster_ip, host_ip = %ip, "cluster IPs differ");
         recreate_virtual(ctx, &virtual_service).await?;
         return Ok(Next::Done);
     }
