@@ -210,6 +210,25 @@ fn pod_status_nodes_and_events_come_back() {
         },
     );
 
+    // Once in step, nothing is rewritten over and over (host node heartbeats included).
+    let versions = || {
+        let rv = |v: Option<Value>| v.map(|v| v["metadata"]["resourceVersion"].clone());
+        (
+            rv(host_get(&["pod", "-n", "vc1-host", "web-x-default-x-vc1"])),
+            rv(virtual_get(&w, &["pod", "web"])),
+            rv(virtual_get(&w, &["node", &host_node])),
+            rv(host_get(&[
+                "service",
+                "-n",
+                "vc1-host",
+                "kube-dns-x-kube-system-x-vc1",
+            ])),
+        )
+    };
+    let before = versions();
+    std::thread::sleep(Duration::from_secs(12));
+    assert_eq!(before, versions(), "objects kept changing");
+
     // Readiness flips on the host flow back too.
     host()
         ._nodes
@@ -402,6 +421,29 @@ fn services_carry_host_cluster_ips() {
     );
     assert_eq!(kubernetes["spec"]["ports"][0]["port"], 443);
 
+    // When the host Service has endpoints (the syncer runs in a pod behind it), the virtual
+    // default/kubernetes Endpoints are those.
+    let applied = host().cluster.kubectl_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: vc3\n  namespace: vc3-host\nsubsets:\n- addresses:\n  - ip: 10.9.9.9\n  ports:\n  - name: https\n    port: 8443\n",
+    );
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    eventually(
+        &w,
+        "default/kubernetes endpoints from the host",
+        Duration::from_secs(20),
+        || {
+            let ep = virtual_get(&w, &["endpoints", "kubernetes", "-n", "default"])?;
+            let subset = &ep["subsets"][0];
+            (subset["addresses"][0]["ip"] == "10.9.9.9" && subset["ports"][0]["port"] == 8443)
+                .then_some(())
+        },
+    );
+
     // A selector-less Service's Endpoints go to the host.
     w.kubectl_apply_ok(
         &["apply", "-f", "-"],
@@ -464,6 +506,26 @@ fn deleting_either_side_deletes_both() {
             gone.then_some(())
         },
     );
+    // A claim goes to the host; its (Pending: the test bed binds no volumes) status comes back.
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n",
+    );
+    let claim = eventually(&w, "host claim", Duration::from_secs(20), || {
+        host_get(&["pvc", "-n", "vc4-host", "data-x-default-x-vc4"])
+    });
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "1Gi");
+    eventually(&w, "claim status back", Duration::from_secs(20), || {
+        let pvc = virtual_get(&w, &["pvc", "data"])?;
+        (pvc["status"]["phase"] == "Pending").then_some(())
+    });
+    w.kubectl_ok(&["delete", "pvc", "data", "--wait=false"]);
+    eventually(&w, "host claim deleted", Duration::from_secs(20), || {
+        host_get(&["pvc", "-n", "vc4-host", "data-x-default-x-vc4"])
+            .is_none()
+            .then_some(())
+    });
+
     // Host delete: the virtual pod goes too.
     host().cluster.kubectl_ok(&[
         "delete",
@@ -483,6 +545,12 @@ fn deleting_either_side_deletes_both() {
             gone.then_some(())
         },
     );
+    // No pod needs a virtual node any more.
+    eventually(&w, "virtual nodes removed", Duration::from_secs(30), || {
+        items(&virtual_get(&w, &["nodes"])?)
+            .is_empty()
+            .then_some(())
+    });
     report(&w);
 }
 

@@ -28,7 +28,7 @@ pub const FAKE_NODE_VERSION: &str = "v1.19.1";
 /// Domain of fake nodes' hostnames (vCluster's).
 pub const FAKE_NODE_DOMAIN: &str = "nodes.vcluster.com";
 /// A node this young is kept even when no pod shows on it yet (the binding is on its way).
-const NEW_NODE_GRACE_SECONDS: i64 = 60;
+const NEW_NODE_GRACE_SECONDS: i64 = 5;
 
 fn fake_resources(host: Option<&NodeStatus>, allocatable: bool) -> BTreeMap<String, Quantity> {
     let from_host = host.and_then(|s| {
