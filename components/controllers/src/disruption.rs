@@ -26,7 +26,7 @@ use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::replicaset::{controller_ref, is_ready};
 use crate::selector::Selector;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 
 pub const CONTROLLER: &str = "controllermanager";
 /// policy.DisruptionAllowedCondition and its reasons.
@@ -271,21 +271,20 @@ fn enqueue_namespace(q: &Queue, pdbs: &Store<PodDisruptionBudget>, ns: Option<&s
 pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let q = queue.clone();
-    let pdbs = informer::start(
-        Api::<PodDisruptionBudget>::all(ctx.client.clone()),
-        move |p: &PodDisruptionBudget| {
+    let pdbs = ctx
+        .informers
+        .all::<PodDisruptionBudget, _>(move |p: &PodDisruptionBudget| {
             q.add(queue::key(p.metadata.namespace.as_deref(), &p.name_any()))
-        },
-    )
-    .await;
+        })
+        .await;
     macro_rules! namespace_trigger {
         ($kind:ty) => {{
             let (q, all) = (queue.clone(), pdbs.clone());
-            informer::start_with_deletes(
-                Api::<$kind>::all(ctx.client.clone()),
-                move |o: &$kind, _| enqueue_namespace(&q, &all, o.metadata.namespace.as_deref()),
-            )
-            .await
+            ctx.informers
+                .all_with_deletes::<$kind, _>(move |o: &$kind, _| {
+                    enqueue_namespace(&q, &all, o.metadata.namespace.as_deref())
+                })
+                .await
         }};
     }
     let pods = namespace_trigger!(Pod);

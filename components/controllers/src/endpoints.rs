@@ -24,7 +24,7 @@ use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::replicaset::is_ready;
 use crate::selector::Selector;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 
 pub const CONTROLLER: &str = "endpoint-controller";
 /// v1.EndpointsLastChangeTriggerTime.
@@ -606,27 +606,28 @@ struct Ctl {
 pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let q = queue.clone();
-    let services = informer::start(
-        Api::<Service>::all(ctx.client.clone()),
-        move |s: &Service| q.add(queue::key(s.metadata.namespace.as_deref(), &s.name_any())),
-    )
-    .await;
+    let services = ctx
+        .informers
+        .all::<Service, _>(move |s: &Service| {
+            q.add(queue::key(s.metadata.namespace.as_deref(), &s.name_any()))
+        })
+        .await;
     let (q, svcs, router) = (queue.clone(), services.clone(), PodRouter::default());
-    let pods = informer::start_with_deletes(
-        Api::<Pod>::all(ctx.client.clone()),
-        move |p: &Pod, deleted| {
+    let pods = ctx
+        .informers
+        .all_with_deletes::<Pod, _>(move |p: &Pod, deleted| {
             for key in router.route(&svcs, p, deleted) {
                 q.add(key);
             }
-        },
-    )
-    .await;
+        })
+        .await;
     let q = queue.clone();
-    let endpoints = informer::start_with_deletes(
-        Api::<Endpoints>::all(ctx.client.clone()),
-        move |e: &Endpoints, _| q.add(queue::key(e.metadata.namespace.as_deref(), &e.name_any())),
-    )
-    .await;
+    let endpoints = ctx
+        .informers
+        .all_with_deletes::<Endpoints, _>(move |e: &Endpoints, _| {
+            q.add(queue::key(e.metadata.namespace.as_deref(), &e.name_any()))
+        })
+        .await;
     // leftovers: Endpoints whose Service went away while the controller was not running
     for e in endpoints.state() {
         if !e

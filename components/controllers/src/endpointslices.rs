@@ -31,7 +31,7 @@ use crate::endpoints::{
 };
 use crate::queue::{self, Queue};
 use crate::replicaset::is_ready;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 
 pub const CONTROLLER: &str = "endpointslice-controller.k8s.io";
 pub const MIRROR_CONTROLLER: &str = "endpointslicemirroring-controller.k8s.io";
@@ -735,32 +735,31 @@ struct Ctl {
 pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let q = queue.clone();
-    let services = informer::start(
-        Api::<Service>::all(ctx.client.clone()),
-        move |s: &Service| q.add(queue::key(s.metadata.namespace.as_deref(), &s.name_any())),
-    )
-    .await;
+    let services = ctx
+        .informers
+        .all::<Service, _>(move |s: &Service| {
+            q.add(queue::key(s.metadata.namespace.as_deref(), &s.name_any()))
+        })
+        .await;
     let (q, svcs, router) = (queue.clone(), services.clone(), PodRouter::default());
-    let pods = informer::start_with_deletes(
-        Api::<Pod>::all(ctx.client.clone()),
-        move |p: &Pod, deleted| {
+    let pods = ctx
+        .informers
+        .all_with_deletes::<Pod, _>(move |p: &Pod, deleted| {
             for key in router.route(&svcs, p, deleted) {
                 q.add(key);
             }
-        },
-    )
-    .await;
-    let nodes = informer::start(Api::<Node>::all(ctx.client.clone()), |_: &Node| {}).await;
+        })
+        .await;
+    let nodes = ctx.informers.all::<Node, _>(|_: &Node| {}).await;
     let q = queue.clone();
-    let slices = informer::start_with_deletes(
-        Api::<EndpointSlice>::all(ctx.client.clone()),
-        move |s: &EndpointSlice, _| {
+    let slices = ctx
+        .informers
+        .all_with_deletes::<EndpointSlice, _>(move |s: &EndpointSlice, _| {
             if let Some(key) = slice_service_key(s, CONTROLLER) {
                 q.add(key);
             }
-        },
-    )
-    .await;
+        })
+        .await;
     tracing::info!(controller = CONTROLLER, "started");
     let ctl = Ctl {
         ctx,
@@ -834,27 +833,28 @@ impl Ctl {
 pub async fn run_mirroring(ctx: Context) {
     let queue = Queue::new();
     let q = queue.clone();
-    let services = informer::start(
-        Api::<Service>::all(ctx.client.clone()),
-        move |s: &Service| q.add(queue::key(s.metadata.namespace.as_deref(), &s.name_any())),
-    )
-    .await;
+    let services = ctx
+        .informers
+        .all::<Service, _>(move |s: &Service| {
+            q.add(queue::key(s.metadata.namespace.as_deref(), &s.name_any()))
+        })
+        .await;
     let q = queue.clone();
-    let endpoints = informer::start_with_deletes(
-        Api::<Endpoints>::all(ctx.client.clone()),
-        move |e: &Endpoints, _| q.add(queue::key(e.metadata.namespace.as_deref(), &e.name_any())),
-    )
-    .await;
+    let endpoints = ctx
+        .informers
+        .all_with_deletes::<Endpoints, _>(move |e: &Endpoints, _| {
+            q.add(queue::key(e.metadata.namespace.as_deref(), &e.name_any()))
+        })
+        .await;
     let q = queue.clone();
-    let slices = informer::start_with_deletes(
-        Api::<EndpointSlice>::all(ctx.client.clone()),
-        move |s: &EndpointSlice, _| {
+    let slices = ctx
+        .informers
+        .all_with_deletes::<EndpointSlice, _>(move |s: &EndpointSlice, _| {
             if let Some(key) = slice_service_key(s, MIRROR_CONTROLLER) {
                 q.add(key);
             }
-        },
-    )
-    .await;
+        })
+        .await;
     tracing::info!(controller = MIRROR_CONTROLLER, "started");
     let pending = Pending::default();
     loop {

@@ -1,13 +1,17 @@
 //! Informers: a watch feeding a local cache (kube-runtime's reflector store) and a callback per
-//! changed object.
+//! changed object. [`Informers`] shares one watch and cache per kind between controllers;
+//! [`start_selected`] is for the few objects a single controller selects by field.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Resource};
+use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
 /// Starts watching `api`; `on_change` runs for every added, modified or deleted object (and for
@@ -56,4 +60,121 @@ where
     });
     let _ = reader.wait_until_ready().await;
     reader
+}
+
+type Callback<K> = Arc<dyn Fn(&K, bool) + Send + Sync>;
+
+/// One watch of a kind shared by every controller that caches it (client-go's shared informer
+/// factory): one cache and one stream instead of one per controller. Cached objects carry no
+/// managedFields — no controller reads them, and they are a good part of an object's size.
+struct Shared<K: Resource<DynamicType = ()> + 'static> {
+    store: Store<K>,
+    subscribers: Arc<Mutex<Vec<Callback<K>>>>,
+    /// true once the cache holds the first full list
+    ready: tokio::sync::watch::Receiver<bool>,
+}
+
+impl<K> Shared<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    fn start(client: Client) -> Shared<K> {
+        let (reader, writer) = reflector::store();
+        let subscribers: Arc<Mutex<Vec<Callback<K>>>> = Arc::default();
+        let subs = subscribers.clone();
+        let (ready_tx, ready) = tokio::sync::watch::channel(false);
+        let stream = watcher(Api::<K>::all(client), watcher::Config::default())
+            .default_backoff()
+            .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+            .reflect(writer);
+        tokio::spawn(async move {
+            futures::pin_mut!(stream);
+            while let Some(item) = stream.next().await {
+                let (obj, deleted) = match item {
+                    Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => (obj, false),
+                    Ok(watcher::Event::Delete(obj)) => (obj, true),
+                    Ok(watcher::Event::InitDone) => {
+                        ready_tx.send_replace(true);
+                        continue;
+                    }
+                    Ok(watcher::Event::Init) => continue,
+                    Err(e) => {
+                        tracing::debug!(error = %e, kind = %K::kind(&()), "shared watch");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                };
+                let current: Vec<Callback<K>> =
+                    subs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                for f in current {
+                    f(&obj, deleted);
+                }
+            }
+        });
+        Shared {
+            store: reader,
+            subscribers,
+            ready,
+        }
+    }
+}
+
+/// The shared informers of one controller process, started on first use.
+#[derive(Clone)]
+pub struct Informers {
+    client: Client,
+    started: Arc<Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
+}
+
+impl Informers {
+    pub fn new(client: Client) -> Informers {
+        Informers {
+            client,
+            started: Arc::default(),
+        }
+    }
+
+    /// The shared cache of every `K` in the cluster; `on_change` runs for each change (and once
+    /// for each object already cached when it subscribes). Returns once the cache is filled.
+    pub async fn all_with_deletes<K, F>(&self, on_change: F) -> Store<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        F: Fn(&K, bool) + Send + Sync + 'static,
+    {
+        let shared: Arc<Shared<K>> = {
+            let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = started
+                .entry(TypeId::of::<K>())
+                .or_insert_with(|| Arc::new(Shared::<K>::start(self.client.clone())));
+            match entry.clone().downcast::<Shared<K>>() {
+                Ok(s) => s,
+                Err(_) => unreachable!("informers are keyed by their type"),
+            }
+        };
+        let callback: Callback<K> = Arc::new(on_change);
+        shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(callback.clone());
+        // kube-runtime's Store::wait_until_ready wakes only one of several concurrent waiters
+        let mut ready = shared.ready.clone();
+        let _ = ready.wait_for(|r| *r).await;
+        // A late subscriber hears of what is already cached (callbacks only enqueue keys, so
+        // hearing of an object twice is harmless).
+        for obj in shared.store.state() {
+            callback(&obj, false);
+        }
+        shared.store.clone()
+    }
+
+    /// Like [`Informers::all_with_deletes`], for callbacks that do not care about deletions.
+    pub async fn all<K, F>(&self, on_change: F) -> Store<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        F: Fn(&K) + Send + Sync + 'static,
+    {
+        self.all_with_deletes(move |obj: &K, _| on_change(obj))
+            .await
+    }
 }

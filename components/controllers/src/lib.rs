@@ -107,6 +107,8 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// PEM of the cluster CA, published as `kube-root-ca.crt`.
     pub root_ca: Option<String>,
+    /// Watches and caches shared by the controllers.
+    pub informers: informer::Informers,
 }
 
 /// What the tokens controller needs: the signer, and whether to create legacy token Secrets.
@@ -127,6 +129,7 @@ impl Controllers {
     pub fn new(client: Client) -> Controllers {
         Controllers {
             ctx: Context {
+                informers: informer::Informers::new(client.clone()),
                 client,
                 clock: Arc::new(SystemClock),
                 root_ca: None,

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::selector::Selector;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 
 /// kube's `BurstReplicas`: at most this many creations or deletions per sync.
 pub const BURST_REPLICAS: usize = 500;
@@ -367,15 +367,15 @@ pub async fn run<K: SetKind>(ctx: Context) {
     let queue = Queue::new();
     let expectations = Expectations::default();
     let q = queue.clone();
-    let sets = informer::start(Api::<K>::all(ctx.client.clone()), move |s: &K| {
-        q.add(queue::key(s.meta().namespace.as_deref(), &s.name_any()))
-    })
-    .await;
+    let sets = ctx
+        .informers
+        .all::<K, _>(move |s: &K| q.add(queue::key(s.meta().namespace.as_deref(), &s.name_any())))
+        .await;
     let (q, e, s) = (queue.clone(), expectations.clone(), sets.clone());
     let kind = K::kind(&()).to_string();
-    let pods = informer::start_with_deletes(
-        Api::<Pod>::all(ctx.client.clone()),
-        move |pod: &Pod, deleted| {
+    let pods = ctx
+        .informers
+        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
             let ns = pod.namespace().unwrap_or_default();
             match controller_ref(&pod.metadata) {
                 Some(r) if r.kind == kind => {
@@ -399,9 +399,8 @@ pub async fn run<K: SetKind>(ctx: Context) {
                     }
                 }
             }
-        },
-    )
-    .await;
+        })
+        .await;
     tracing::info!(controller = K::CONTROLLER, "started");
     let ctl = Ctl {
         ctx,

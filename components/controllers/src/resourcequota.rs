@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 use warren_apimachinery::quota::{self, Evaluator, ResourceList};
 
 use crate::queue::{self, Queue};
-use crate::{Context, Error, informer, is_status};
+use crate::{Context, Error, is_status};
 
 pub const CONTROLLER: &str = "resourcequota-controller";
 /// kube-controller-manager's --resource-quota-sync-period.
@@ -84,9 +84,9 @@ struct Ctl {
 pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let q = queue.clone();
-    let quotas = informer::start(
-        Api::<ResourceQuota>::all(ctx.client.clone()),
-        move |rq: &ResourceQuota| {
+    let quotas = ctx
+        .informers
+        .all::<ResourceQuota, _>(move |rq: &ResourceQuota| {
             // status.used changes come from admission and from here: only new quotas and
             // changed hard limits need a recount (kube's updateQuota)
             let key = queue::key(rq.metadata.namespace.as_deref(), &rq.name_any());
@@ -98,9 +98,8 @@ pub async fn run(ctx: Context) {
             } else if needs_sync(rq) {
                 q.add(key)
             }
-        },
-    )
-    .await;
+        })
+        .await;
     for rq in quotas.state() {
         queue.add(queue::key(rq.metadata.namespace.as_deref(), &rq.name_any()));
     }

@@ -24,10 +24,10 @@ pub async fn run(ctx: Context, service_accounts: bool, root_ca: bool) {
     let root_ca = root_ca && ctx.root_ca.is_some();
     let queue = Queue::new();
     let q = queue.clone();
-    let namespaces = informer::start(Api::<Namespace>::all(ctx.client.clone()), move |ns| {
-        q.add(ns.name_any())
-    })
-    .await;
+    let namespaces = ctx
+        .informers
+        .all::<Namespace, _>(move |ns| q.add(ns.name_any()))
+        .await;
     let sas = if service_accounts {
         let q = queue.clone();
         Some(

@@ -107,10 +107,12 @@ struct Tokens {
 pub async fn run(ctx: Context, signer: TokenSigner, auto_create: bool) {
     let queue = Queue::new();
     let q = queue.clone();
-    let sas = informer::start(Api::<ServiceAccount>::all(ctx.client.clone()), move |sa| {
-        q.add(sa_key(&sa.namespace().unwrap_or_default(), &sa.name_any()))
-    })
-    .await;
+    let sas = ctx
+        .informers
+        .all::<ServiceAccount, _>(move |sa| {
+            q.add(sa_key(&sa.namespace().unwrap_or_default(), &sa.name_any()))
+        })
+        .await;
     let q = queue.clone();
     let secrets = informer::start_selected(
         Api::<Secret>::all(ctx.client.clone()),

@@ -14,7 +14,7 @@ use kube::{Api, ResourceExt};
 
 use crate::job::util::finished_condition;
 use crate::queue::{self, Queue};
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 
 const COMPONENT: &str = "ttl-after-finished-controller";
 
@@ -59,8 +59,9 @@ pub fn time_left(expiry: Timestamp, now: Timestamp) -> Duration {
 pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let q = queue.clone();
-    let jobs: Store<Job> =
-        informer::start(Api::<Job>::all(ctx.client.clone()), move |job: &Job| {
+    let jobs: Store<Job> = ctx
+        .informers
+        .all::<Job, _>(move |job: &Job| {
             if matches!(expires_at(job), Ok(Some(_))) {
                 q.add(queue::key(
                     job.metadata.namespace.as_deref(),

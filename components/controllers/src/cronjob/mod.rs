@@ -33,7 +33,7 @@ use crate::events::{self, Involved};
 use crate::job::util::finished_condition;
 use crate::queue::{self, Queue};
 use crate::replicaset::controller_ref;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 
 use schedule::Schedule;
 use util::{Concurrency, Missed, Timing};
@@ -54,14 +54,16 @@ struct Ctl {
 pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let q = queue.clone();
-    let cronjobs = informer::start(
-        Api::<CronJob>::all(ctx.client.clone()),
-        move |cj: &CronJob| q.add(queue::key(cj.metadata.namespace.as_deref(), &cj.name_any())),
-    )
-    .await;
+    let cronjobs = ctx
+        .informers
+        .all::<CronJob, _>(move |cj: &CronJob| {
+            q.add(queue::key(cj.metadata.namespace.as_deref(), &cj.name_any()))
+        })
+        .await;
     let q = queue.clone();
-    let jobs =
-        informer::start_with_deletes(Api::<Job>::all(ctx.client.clone()), move |job: &Job, _| {
+    let jobs = ctx
+        .informers
+        .all_with_deletes::<Job, _>(move |job: &Job, _| {
             if let Some(r) = controller_ref(&job.metadata)
                 && r.kind == "CronJob"
             {

@@ -31,7 +31,7 @@ use crate::history::{self, CONTROLLER_REVISION_HASH};
 use crate::queue::{self, Queue};
 use crate::replicaset::{Expectations, controller_ref, is_available, is_ready, slow_start_batches};
 use crate::selector::Selector;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 use plan::{NodePods, PodInfo, TEMPLATE_GENERATION_ANNOTATION, TEMPLATE_GENERATION_LABEL};
 
 const COMPONENT: &str = "daemonset-controller";
@@ -75,15 +75,16 @@ pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let expectations = Expectations::default();
     let q = queue.clone();
-    let sets = informer::start(
-        Api::<DaemonSet>::all(ctx.client.clone()),
-        move |d: &DaemonSet| q.add(queue::key(d.metadata.namespace.as_deref(), &d.name_any())),
-    )
-    .await;
+    let sets = ctx
+        .informers
+        .all::<DaemonSet, _>(move |d: &DaemonSet| {
+            q.add(queue::key(d.metadata.namespace.as_deref(), &d.name_any()))
+        })
+        .await;
     let (q, e, ss) = (queue.clone(), expectations.clone(), sets.clone());
-    let pods = informer::start_with_deletes(
-        Api::<Pod>::all(ctx.client.clone()),
-        move |pod: &Pod, deleted| {
+    let pods = ctx
+        .informers
+        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
             let ns = pod.namespace().unwrap_or_default();
             match controller_ref(&pod.metadata) {
                 Some(r) if r.kind == "DaemonSet" => {
@@ -95,14 +96,13 @@ pub async fn run(ctx: Context) {
                 None if deleted => {}
                 None => enqueue_matching(&q, &ss, &ns, pod.metadata.labels.as_ref()),
             }
-        },
-    )
-    .await;
+        })
+        .await;
     let (q, ss) = (queue.clone(), sets.clone());
     let seen: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
-    let nodes = informer::start_with_deletes(
-        Api::<Node>::all(ctx.client.clone()),
-        move |node: &Node, deleted| {
+    let nodes = ctx
+        .informers
+        .all_with_deletes::<Node, _>(move |node: &Node, deleted| {
             // heartbeats change nothing that matters here: only labels, taints, cordoning
             let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
             let name = node.name_any();
@@ -116,13 +116,12 @@ pub async fn run(ctx: Context) {
             if changed {
                 enqueue_all(&q, &ss);
             }
-        },
-    )
-    .await;
+        })
+        .await;
     let (q, ss) = (queue.clone(), sets.clone());
-    let revisions = informer::start_with_deletes(
-        Api::<ControllerRevision>::all(ctx.client.clone()),
-        move |rev: &ControllerRevision, deleted| {
+    let revisions = ctx
+        .informers
+        .all_with_deletes::<ControllerRevision, _>(move |rev: &ControllerRevision, deleted| {
             let ns = rev.namespace().unwrap_or_default();
             match controller_ref(&rev.metadata) {
                 Some(r) if r.kind == "DaemonSet" => q.add(queue::key(Some(&ns), &r.name)),
@@ -130,9 +129,8 @@ pub async fn run(ctx: Context) {
                 None if deleted => {}
                 None => enqueue_matching(&q, &ss, &ns, rev.metadata.labels.as_ref()),
             }
-        },
-    )
-    .await;
+        })
+        .await;
     tracing::info!(controller = COMPONENT, "started");
     let ctl = Ctl {
         ctx,

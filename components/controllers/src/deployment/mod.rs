@@ -26,7 +26,7 @@ use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::replicaset::controller_ref;
 use crate::selector::Selector;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 use util::RsState;
 
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
@@ -50,15 +50,16 @@ struct Ctl {
 pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let q = queue.clone();
-    let deployments = informer::start(
-        Api::<Deployment>::all(ctx.client.clone()),
-        move |d: &Deployment| q.add(queue::key(d.metadata.namespace.as_deref(), &d.name_any())),
-    )
-    .await;
+    let deployments = ctx
+        .informers
+        .all::<Deployment, _>(move |d: &Deployment| {
+            q.add(queue::key(d.metadata.namespace.as_deref(), &d.name_any()))
+        })
+        .await;
     let (q, ds) = (queue.clone(), deployments.clone());
-    let replicasets = informer::start(
-        Api::<ReplicaSet>::all(ctx.client.clone()),
-        move |rs: &ReplicaSet| {
+    let replicasets = ctx
+        .informers
+        .all::<ReplicaSet, _>(move |rs: &ReplicaSet| {
             let ns = rs.namespace().unwrap_or_default();
             match controller_ref(&rs.metadata) {
                 Some(r) if r.kind == "Deployment" => q.add(queue::key(Some(&ns), &r.name)),
@@ -75,13 +76,12 @@ pub async fn run(ctx: Context) {
                     }
                 }
             }
-        },
-    )
-    .await;
+        })
+        .await;
     let (q, rss) = (queue.clone(), replicasets.clone());
-    let pods = informer::start_with_deletes(
-        Api::<Pod>::all(ctx.client.clone()),
-        move |pod: &Pod, deleted| {
+    let pods = ctx
+        .informers
+        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
             // only Recreate waits for pods; a deleted or finished pod may let it proceed
             let finished = matches!(
                 pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -99,9 +99,8 @@ pub async fn run(ctx: Context) {
             {
                 q.add(queue::key(Some(&ns), &d.name));
             }
-        },
-    )
-    .await;
+        })
+        .await;
     tracing::info!(controller = COMPONENT, "started");
     let ctl = Ctl {
         ctx,

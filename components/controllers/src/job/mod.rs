@@ -45,7 +45,7 @@ use crate::replicaset::{
     Expectations, controller_ref, deletion_order, is_active, is_ready, slow_start_batches,
 };
 use crate::selector::Selector;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 
 use util::{
     Backoff, BackoffRecord, COMPLETION_INDEX, COMPLETION_INDEX_ENV, Intervals, JOB_CONTROLLER_NAME,
@@ -190,9 +190,9 @@ pub async fn run_with(ctx: Context, options: Options) {
     // events (the garbage collector deletes or orphans them)
     let q = queue.clone();
     let generations: Mutex<HashMap<String, i64>> = Mutex::new(HashMap::new());
-    let jobs = informer::start_with_deletes(
-        Api::<Job>::all(ctx.client.clone()),
-        move |job: &Job, deleted| {
+    let jobs = ctx
+        .informers
+        .all_with_deletes::<Job, _>(move |job: &Job, deleted| {
             let key = job_key(job);
             let generation = job.metadata.generation.unwrap_or(0);
             let mut seen = generations.lock().unwrap_or_else(|e| e.into_inner());
@@ -207,9 +207,8 @@ pub async fn run_with(ctx: Context, options: Options) {
             } else {
                 q.add(key);
             }
-        },
-    )
-    .await;
+        })
+        .await;
 
     let (q, o, e, f, js) = (
         queue.clone(),
@@ -218,9 +217,9 @@ pub async fn run_with(ctx: Context, options: Options) {
         finalizers.clone(),
         jobs.clone(),
     );
-    let pods = informer::start_with_deletes(
-        Api::<Pod>::all(ctx.client.clone()),
-        move |pod: &Pod, deleted| {
+    let pods = ctx
+        .informers
+        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
             let ns = pod.namespace().unwrap_or_default();
             let pod_key = queue::key(Some(&ns), &pod.name_any());
             let uid = pod.uid().unwrap_or_default();
@@ -258,9 +257,8 @@ pub async fn run_with(ctx: Context, options: Options) {
                     }
                 }
             }
-        },
-    )
-    .await;
+        })
+        .await;
     tracing::info!(controller = COMPONENT, "started");
     let ctl = Ctl {
         ctx,

@@ -31,7 +31,7 @@ use crate::history::{self, CONTROLLER_REVISION_HASH};
 use crate::queue::{self, Queue};
 use crate::replicaset::{Expectations, controller_ref, is_available, is_ready, slow_start_batches};
 use crate::selector::Selector;
-use crate::{Context, informer, is_status};
+use crate::{Context, is_status};
 use plan::{Action, Owner, PodState, RetentionPolicy, SetShape, Strategy, Which};
 
 const COMPONENT: &str = "statefulset-controller";
@@ -51,15 +51,16 @@ pub async fn run(ctx: Context) {
     let queue = Queue::new();
     let expectations = Expectations::default();
     let q = queue.clone();
-    let sets = informer::start(
-        Api::<StatefulSet>::all(ctx.client.clone()),
-        move |s: &StatefulSet| q.add(queue::key(s.metadata.namespace.as_deref(), &s.name_any())),
-    )
-    .await;
+    let sets = ctx
+        .informers
+        .all::<StatefulSet, _>(move |s: &StatefulSet| {
+            q.add(queue::key(s.metadata.namespace.as_deref(), &s.name_any()))
+        })
+        .await;
     let (q, e, ss) = (queue.clone(), expectations.clone(), sets.clone());
-    let pods = informer::start_with_deletes(
-        Api::<Pod>::all(ctx.client.clone()),
-        move |pod: &Pod, deleted| {
+    let pods = ctx
+        .informers
+        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
             let ns = pod.namespace().unwrap_or_default();
             match controller_ref(&pod.metadata) {
                 Some(r) if r.kind == "StatefulSet" => {
@@ -82,30 +83,29 @@ pub async fn run(ctx: Context) {
                     }
                 }
             }
-        },
-    )
-    .await;
+        })
+        .await;
     let (q, ss) = (queue.clone(), sets.clone());
-    let claims = informer::start_with_deletes(
-        Api::<PersistentVolumeClaim>::all(ctx.client.clone()),
-        move |claim: &PersistentVolumeClaim, deleted| {
-            // a stale claim going away may unblock a pod's creation
-            if deleted {
-                let ns = claim.namespace().unwrap_or_default();
-                for set in ss.state() {
-                    if set.metadata.namespace.as_deref() == Some(&ns) {
-                        q.add(queue::key(Some(&ns), &set.name_any()));
+    let claims = ctx
+        .informers
+        .all_with_deletes::<PersistentVolumeClaim, _>(
+            move |claim: &PersistentVolumeClaim, deleted| {
+                // a stale claim going away may unblock a pod's creation
+                if deleted {
+                    let ns = claim.namespace().unwrap_or_default();
+                    for set in ss.state() {
+                        if set.metadata.namespace.as_deref() == Some(&ns) {
+                            q.add(queue::key(Some(&ns), &set.name_any()));
+                        }
                     }
                 }
-            }
-        },
-    )
-    .await;
-    let revisions = informer::start(
-        Api::<ControllerRevision>::all(ctx.client.clone()),
-        |_: &ControllerRevision| {},
-    )
-    .await;
+            },
+        )
+        .await;
+    let revisions = ctx
+        .informers
+        .all::<ControllerRevision, _>(|_: &ControllerRevision| {})
+        .await;
     tracing::info!(controller = COMPONENT, "started");
     let ctl = Ctl {
         ctx,
