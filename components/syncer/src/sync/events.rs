@@ -142,6 +142,28 @@ fn target_of(ctx: &Ctx, event: &Event) -> Option<VirtualTarget> {
     })
 }
 
+/// How long an event whose object is not (yet) in the caches is looked at again.
+const YOUNG_EVENT_SECONDS: i64 = 10;
+
+/// Whether an event is recent enough to wait for its object to show in the caches.
+fn retry_while_young(event: &Event) -> bool {
+    let stamp = event
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| event.event_time.as_ref().map(|t| t.0))
+        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0));
+    let is_ours = event
+        .involved_object
+        .name
+        .as_deref()
+        .is_some_and(|n| n.contains("-x-"));
+    is_ours
+        && stamp.is_some_and(|t| {
+            k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second() < YOUNG_EVENT_SECONDS
+        })
+}
+
 /// Syncs the host event `namespace/name`.
 pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
     let (namespace, name) = queue::split(key);
@@ -149,7 +171,12 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
         return Ok(Next::Done);
     };
     let Some(target) = target_of(ctx, &host) else {
-        return Ok(Next::Done);
+        // The object may be a moment behind its first events in our caches.
+        return Ok(if retry_while_young(&host) {
+            Next::After(Duration::from_secs(1))
+        } else {
+            Next::Done
+        });
     };
     let desired = virtual_event(&host, &target);
     let virtual_name = desired.metadata.name.clone().unwrap_or_default();

@@ -408,6 +408,9 @@ pub(crate) struct Ctx {
     pub h: HostStores,
     pub q: Queues,
     pub metrics: metrics::Metrics,
+    /// When each pod's service account tokens are due for renewal (seconds since the epoch),
+    /// so a renewal is scheduled once, not at every sync.
+    pub token_renewals: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Ctx {
@@ -452,8 +455,7 @@ impl Ctx {
         let marker = format!("{}={}", labels::MANAGED_BY, names.vcluster());
         let host_ns = names.own_host_namespace().to_owned();
         let owned = || watcher::Config::default().labels(&marker);
-        let host_api = |client: &Client| -> (Client, String) { (client.clone(), host_ns.clone()) };
-        let (hc, hns) = host_api(&host.client);
+        let (hc, hns) = (host.client.clone(), host_ns.clone());
 
         // Virtual caches; their callbacks queue the virtual keys they affect.
         let pods = {
@@ -660,6 +662,7 @@ impl Ctx {
             },
             q,
             metrics: metrics::Metrics::default(),
+            token_renewals: Default::default(),
         })
     }
 }

@@ -111,6 +111,12 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
         return Ok(Next::Done);
     };
     let virtual_pod = cached(&ctx.v.pods, Some(namespace), name);
+    if virtual_pod.is_none() {
+        ctx.token_renewals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
     let host = ctx.names().host_object(name, namespace);
     let host_pod = cached(&ctx.h.pods, Some(&host.namespace), &host.name);
     match decide(virtual_pod.as_deref(), host_pod.as_deref()) {
@@ -325,13 +331,18 @@ async fn desired_host_pod(
     Ok((host, renew_at))
 }
 
-fn renew_next(renew_at: Option<i64>) -> Next {
-    match renew_at {
-        Some(at) => Next::After(Duration::from_secs(
-            u64::try_from(at - now_seconds()).unwrap_or(0).max(1),
-        )),
-        None => Next::Done,
+/// Schedules the pod's next token renewal, unless it already is.
+fn renew_next(ctx: &Ctx, key: &str, renew_at: Option<i64>) -> Next {
+    let mut renewals = ctx.token_renewals.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(at) = renew_at else {
+        renewals.remove(key);
+        return Next::Done;
+    };
+    if renewals.insert(key.to_owned(), at) == Some(at) {
+        return Next::Done;
     }
+    let seconds = u64::try_from(at - now_seconds()).unwrap_or(0).max(1);
+    Next::After(Duration::from_secs(seconds))
 }
 
 async fn create_host(ctx: &Ctx, virtual_pod: &Pod) -> Result<Next, SyncError> {
@@ -344,7 +355,11 @@ async fn create_host(ctx: &Ctx, virtual_pod: &Pod) -> Result<Next, SyncError> {
     match api.create(&PostParams::default(), &host).await {
         Ok(_) => {
             tracing::debug!(pod = %format!("{namespace}/{name}"), "created host pod");
-            Ok(renew_next(renew_at))
+            Ok(renew_next(
+                ctx,
+                &super::object_key(&virtual_pod.metadata),
+                renew_at,
+            ))
         }
         // Our cache has not seen it yet (or an older incarnation is going away).
         Err(e) if is_status(&e, 409) => Ok(Next::After(Duration::from_millis(500))),
@@ -484,7 +499,7 @@ async fn update(ctx: &Ctx, v: &Pod, h: &Pod, status_only: bool) -> Result<Next, 
             Err(e) => return Err(e).ctx(|| format!("updating host pod {host_name}")),
         }
     }
-    Ok(renew_next(renew_at))
+    Ok(renew_next(ctx, &super::object_key(&v.metadata), renew_at))
 }
 
 #[cfg(test)]
