@@ -912,3 +912,57 @@ fn restart_mid_sync_of_500_pods_leaves_exactly_500_host_pods() {
     assert_eq!(host_pods_of("vc8-host", "vc8").unwrap().len(), 500);
     report(&w);
 }
+
+#[test]
+fn service_accounts_sync_when_enabled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("vcluster.yaml");
+    std::fs::write(
+        &config,
+        "sync:\n  toHost:\n    serviceAccounts:\n      enabled: true\n    ingresses:\n      enabled: true\n",
+    )
+    .expect("config");
+    let config_arg = config.display().to_string();
+    let w = virtual_cluster("vc6", "vc6-host", &["-f", &config_arg]);
+    assert!(
+        w.log()
+            .contains("warning: sync.toHost.ingresses: not synced by warren yet"),
+        "{}",
+        w.log()
+    );
+    w.kubectl_ok(&["create", "serviceaccount", "builder"]);
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        &pod_manifest("job", "  serviceAccountName: builder\n"),
+    );
+    let pod = eventually(&w, "host pod Running", Duration::from_secs(30), || {
+        let pod = host_get(&["pod", "-n", "vc6-host", "job-x-default-x-vc6"])?;
+        (pod["status"]["phase"] == "Running").then_some(pod)
+    });
+    assert_eq!(pod["spec"]["serviceAccountName"], "builder-x-default-x-vc6");
+    let account = host_get(&[
+        "serviceaccount",
+        "-n",
+        "vc6-host",
+        "builder-x-default-x-vc6",
+    ])
+    .expect("host service account");
+    assert_eq!(account["automountServiceAccountToken"], false);
+    w.kubectl_ok(&["delete", "serviceaccount", "builder"]);
+    eventually(
+        &w,
+        "host service account deleted",
+        Duration::from_secs(20),
+        || {
+            host_get(&[
+                "serviceaccount",
+                "-n",
+                "vc6-host",
+                "builder-x-default-x-vc6",
+            ])
+            .is_none()
+            .then_some(())
+        },
+    );
+    report(&w);
+}

@@ -78,6 +78,9 @@ pub fn plan(args: &ServeArgs) -> anyhow::Result<Plan> {
     if !host_mode {
         return Ok(Plan { config, host: None });
     }
+    for key in warren_syncer::sync::not_synced_yet(&config) {
+        eprintln!("warren: warning: {key}: not synced by warren yet (ignored)");
+    }
     let Some(name) = args.name.clone() else {
         bail!(
             "--name is required with --host-kubeconfig or --host-namespace (the virtual cluster's name)"

@@ -1,13 +1,15 @@
 //! ConfigMaps and Secrets: copied to the host when a pod references them (volumes, projected
 //! sources, env, envFrom, imagePullSecrets), when marked `vcluster.loft.sh/force-sync: "true"`,
 //! or all of them with `all: true`; the host copy goes when nothing needs it any more.
+//! ServiceAccounts (`sync.toHost.serviceAccounts`): all of them, so host pods can run as the
+//! host copy of their virtual account.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::time::Duration;
 
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, PatchParams, PostParams};
 use kube::runtime::reflector::Store;
@@ -106,8 +108,9 @@ trait Copied:
     + Sync
     + 'static
 {
-    const KIND_ENUM: Kind;
-    /// `kind` of the virtual object (apiVersion is `v1` for both).
+    /// What pods reference it by (`None`: synced whether referenced or not).
+    const KIND_ENUM: Option<Kind>;
+    /// `kind` of the virtual object (apiVersion is `v1` for all).
     const KIND: &'static str;
     /// The host copy's content (everything but metadata).
     fn host_content(&self) -> Self;
@@ -116,7 +119,7 @@ trait Copied:
 }
 
 impl Copied for ConfigMap {
-    const KIND_ENUM: Kind = Kind::ConfigMap;
+    const KIND_ENUM: Option<Kind> = Some(Kind::ConfigMap);
     const KIND: &'static str = "ConfigMap";
     fn host_content(&self) -> Self {
         ConfigMap {
@@ -147,7 +150,7 @@ pub fn host_secret_type(virtual_type: Option<&str>) -> Option<String> {
 }
 
 impl Copied for Secret {
-    const KIND_ENUM: Kind = Kind::Secret;
+    const KIND_ENUM: Option<Kind> = Some(Kind::Secret);
     const KIND: &'static str = "Secret";
     fn host_content(&self) -> Self {
         Secret {
@@ -170,7 +173,27 @@ impl Copied for Secret {
     }
 }
 
-/// The host copy of a virtual ConfigMap/Secret.
+impl Copied for ServiceAccount {
+    const KIND_ENUM: Option<Kind> = None;
+    const KIND: &'static str = "ServiceAccount";
+    fn host_content(&self) -> Self {
+        ServiceAccount {
+            metadata: ObjectMeta::default(),
+            // Pods get the virtual cluster's tokens, never the host's.
+            automount_service_account_token: Some(false),
+            image_pull_secrets: None,
+            secrets: None,
+        }
+    }
+    fn same_content(&self, other: &Self) -> bool {
+        self.automount_service_account_token == other.automount_service_account_token
+    }
+    fn immutable(&self) -> bool {
+        false
+    }
+}
+
+/// The host copy of a virtual ConfigMap/Secret/ServiceAccount.
 fn host_copy<K: Copied>(
     names: &Names,
     virtual_object: &K,
@@ -212,6 +235,22 @@ pub(crate) async fn sync_config_map(ctx: &Ctx, key: &str) -> Result<Next, SyncEr
     .await
 }
 
+pub(crate) async fn sync_service_account(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
+    let all = SyncAll {
+        enabled: true,
+        all: true,
+    };
+    sync_copied::<ServiceAccount>(
+        ctx,
+        key,
+        &ctx.v.service_accounts,
+        &ctx.h.service_accounts,
+        all,
+        false,
+    )
+    .await
+}
+
 pub(crate) async fn sync_secret(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
     let settings = ctx.config().sync.to_host.secrets;
     sync_copied::<Secret>(ctx, key, &ctx.v.secrets, &ctx.h.secrets, settings, false).await
@@ -232,6 +271,16 @@ pub(crate) async fn ensure_for_pod(ctx: &Ctx, pod: &Pod) -> Result<(), SyncError
             )
             .await?;
         }
+    }
+    if to_host.service_accounts {
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+        let account = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.service_account_name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "default".to_owned());
+        sync_service_account(ctx, &queue::key(Some(namespace), &account)).await?;
     }
     if to_host.secrets.enabled {
         for key in referenced(pod, Kind::Secret) {
@@ -270,7 +319,7 @@ async fn sync_copied<K: Copied>(
         known_needed
             || settings.all
             || force_synced(v.meta())
-            || referenced_by_a_pod(ctx, key, K::KIND_ENUM)
+            || K::KIND_ENUM.is_some_and(|kind| referenced_by_a_pod(ctx, key, kind))
     });
     let Some(virtual_object) = virtual_object.filter(|_| needed) else {
         if let Some(host) = host_object {

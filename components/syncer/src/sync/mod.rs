@@ -84,6 +84,68 @@ impl SyncerOptions {
     }
 }
 
+/// Settings vcluster.yaml turns on that these loops do not sync yet (the keys), so the user
+/// hears about it instead of waiting for objects that never come.
+pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
+    let to_host = &config.sync.to_host;
+    let from_host = &config.sync.from_host;
+    let replicated = &config.networking.replicate_services;
+    [
+        (to_host.ingresses, "sync.toHost.ingresses"),
+        (to_host.network_policies, "sync.toHost.networkPolicies"),
+        (
+            to_host.pod_disruption_budgets,
+            "sync.toHost.podDisruptionBudgets",
+        ),
+        (to_host.priority_classes, "sync.toHost.priorityClasses"),
+        (to_host.storage_classes, "sync.toHost.storageClasses"),
+        (to_host.persistent_volumes, "sync.toHost.persistentVolumes"),
+        (
+            !to_host.custom_resources.is_empty(),
+            "sync.toHost.customResources",
+        ),
+        (
+            from_host.ingress_classes.enabled,
+            "sync.fromHost.ingressClasses",
+        ),
+        (
+            from_host.runtime_classes.enabled,
+            "sync.fromHost.runtimeClasses",
+        ),
+        (
+            from_host.priority_classes.enabled,
+            "sync.fromHost.priorityClasses",
+        ),
+        (
+            from_host.storage_classes.enabled,
+            "sync.fromHost.storageClasses",
+        ),
+        (from_host.csi_nodes, "sync.fromHost.csiNodes"),
+        (from_host.csi_drivers, "sync.fromHost.csiDrivers"),
+        (
+            from_host.csi_storage_capacities,
+            "sync.fromHost.csiStorageCapacities",
+        ),
+        (from_host.config_maps.enabled, "sync.fromHost.configMaps"),
+        (from_host.secrets.enabled, "sync.fromHost.secrets"),
+        (
+            !from_host.custom_resources.is_empty(),
+            "sync.fromHost.customResources",
+        ),
+        (
+            !replicated.to_host.is_empty(),
+            "networking.replicateServices.toHost",
+        ),
+        (
+            !replicated.from_host.is_empty(),
+            "networking.replicateServices.fromHost",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(on, key)| on.then_some(key))
+    .collect()
+}
+
 /// A sync that could not be done (retried with back-off).
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -191,6 +253,7 @@ impl Prepared {
             vcluster = %self.0.names.vcluster(),
             host_namespace = %self.0.names.own_host_namespace(),
             host_version = %self.0.info.version,
+            host_endpoint_slices_v1 = self.0.info.endpoint_slices_v1,
             "syncer running"
         );
         shutdown.await;
@@ -368,6 +431,7 @@ pub(crate) struct VirtualStores {
     pub endpoints: Store<Endpoints>,
     pub config_maps: Store<ConfigMap>,
     pub secrets: Store<Secret>,
+    pub service_accounts: Store<ServiceAccount>,
     pub pvcs: Store<PersistentVolumeClaim>,
     pub namespaces: Store<Namespace>,
     pub nodes: Store<Node>,
@@ -380,6 +444,7 @@ pub(crate) struct HostStores {
     pub endpoints: Store<Endpoints>,
     pub config_maps: Store<ConfigMap>,
     pub secrets: Store<Secret>,
+    pub service_accounts: Store<ServiceAccount>,
     pub pvcs: Store<PersistentVolumeClaim>,
     pub events: Store<Event>,
     /// Filled once the host lets us list nodes (cluster-scoped; may be forbidden).
@@ -394,6 +459,7 @@ pub(crate) struct Queues {
     pub endpoints: Queue,
     pub config_maps: Queue,
     pub secrets: Queue,
+    pub service_accounts: Queue,
     pub pvcs: Queue,
     pub nodes: Queue,
     pub events: Queue,
@@ -504,6 +570,13 @@ impl Ctx {
             })
             .await
         };
+        let service_accounts = {
+            let q = q.clone();
+            informer::start(Api::<ServiceAccount>::all(virt.clone()), move |s| {
+                q.service_accounts.add(object_key(&s.metadata))
+            })
+            .await
+        };
         let pvcs = {
             let q = q.clone();
             informer::start(Api::<PersistentVolumeClaim>::all(virt.clone()), move |p| {
@@ -606,6 +679,19 @@ impl Ctx {
             )
             .await
         };
+        let host_service_accounts = {
+            let (q, key) = (q.clone(), kind_key(names.clone(), "ServiceAccount"));
+            informer::start_selected(
+                Api::<ServiceAccount>::namespaced(hc.clone(), &hns),
+                owned(),
+                move |s, _| {
+                    if let Some(k) = key(&s.metadata) {
+                        q.service_accounts.add(k);
+                    }
+                },
+            )
+            .await
+        };
         let host_pvcs = {
             let (q, key) = (q.clone(), kind_key(names.clone(), "PersistentVolumeClaim"));
             informer::start_selected(
@@ -646,6 +732,7 @@ impl Ctx {
                 endpoints,
                 config_maps,
                 secrets,
+                service_accounts,
                 pvcs,
                 namespaces,
                 nodes,
@@ -656,6 +743,7 @@ impl Ctx {
                 endpoints: host_endpoints,
                 config_maps: host_config_maps,
                 secrets: host_secrets,
+                service_accounts: host_service_accounts,
                 pvcs: host_pvcs,
                 events: host_events,
                 nodes: host_nodes,
@@ -708,6 +796,14 @@ fn spawn_loops(ctx: &Arc<Ctx>) {
     }
     if to_host.secrets.enabled {
         sync_loop!("secrets", secrets, OTHER_WORKERS, configs::sync_secret);
+    }
+    if to_host.service_accounts {
+        sync_loop!(
+            "serviceaccounts",
+            service_accounts,
+            OTHER_WORKERS,
+            configs::sync_service_account
+        );
     }
     if to_host.persistent_volume_claims {
         sync_loop!("persistentvolumeclaims", pvcs, OTHER_WORKERS, pvcs::sync);
@@ -784,4 +880,22 @@ pub(crate) fn delete_uid(uid: Option<&str>) -> kube::api::DeleteParams {
 /// A JSON merge patch body.
 pub(crate) fn merge_patch(value: &serde_json::Value) -> kube::api::Patch<&serde_json::Value> {
     kube::api::Patch::Merge(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_nothing_unsynced() {
+        assert!(not_synced_yet(&SyncerConfig::default()).is_empty());
+        let loaded = crate::config::parse(
+            "sync:\n  toHost:\n    ingresses:\n      enabled: true\n    serviceAccounts:\n      enabled: true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            not_synced_yet(&loaded.config),
+            ["sync.toHost.ingresses", "sync.fromHost.ingressClasses"]
+        );
+    }
 }
