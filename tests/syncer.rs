@@ -643,6 +643,17 @@ fn namespace_labels_and_two_way_labels_and_annotations() {
                 .then_some(())
         },
     );
+    // Image changes follow (one of the few spec changes a running pod takes).
+    w.kubectl_ok(&["set", "image", "-n", "team", "pod/p", "main=nginx:1.27"]);
+    eventually(
+        &w,
+        "new image on the host pod",
+        Duration::from_secs(30),
+        || {
+            let pod = host_get(&["pod", "-n", "vc5-host", host_name])?;
+            (pod["spec"]["containers"][0]["image"] == "nginx:1.27").then_some(())
+        },
+    );
     // Removed in the virtual cluster: removed from the host.
     w.kubectl_ok(&["label", "pod", "-n", "team", "p", "another-one-"]);
     eventually(
