@@ -108,22 +108,45 @@ pub async fn client_from_kubeconfig(path: &Path) -> Result<Client, Error> {
     Ok(Client::try_from(config)?)
 }
 
-/// UDP and TCP on the same port; with port 0, a port free for both.
-async fn bind(listen: SocketAddr) -> Result<(UdpSocket, TcpListener), Error> {
+/// Kernel buffer for each UDP socket: bursts wait here instead of being dropped (the kernel
+/// caps it at net.core.rmem_max).
+const UDP_SOCKET_BUFFER: usize = 4 << 20;
+
+/// A UDP socket with SO_REUSEPORT, so each worker has its own and the kernel spreads
+/// datagrams over them.
+fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_port(true)?;
+    // Best effort: a smaller buffer still works.
+    let _ = socket.set_recv_buffer_size(UDP_SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(UDP_SOCKET_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// `workers` UDP sockets and a TCP listener on one port; with port 0, a port free for both.
+async fn bind(listen: SocketAddr, workers: usize) -> Result<(Vec<UdpSocket>, TcpListener), Error> {
     let mut last = None;
     for _ in 0..20 {
-        let udp = UdpSocket::bind(listen)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: listen,
-                source,
-            })?;
-        let addr = udp.local_addr().map_err(|source| Error::Bind {
+        // A plain bind first: it fails when anyone (even a SO_REUSEPORT socket of ours) has
+        // the port, where the shared binds below would silently split the traffic.
+        let probe = std::net::UdpSocket::bind(listen).map_err(|source| Error::Bind {
             addr: listen,
             source,
         })?;
+        let addr = probe.local_addr().map_err(|source| Error::Bind {
+            addr: listen,
+            source,
+        })?;
+        drop(probe);
+        let mut sockets = Vec::new();
+        for _ in 0..workers.max(1) {
+            sockets.push(udp_socket(addr).map_err(|source| Error::Bind { addr, source })?);
+        }
         match TcpListener::bind(addr).await {
-            Ok(tcp) => return Ok((udp, tcp)),
+            Ok(tcp) => return Ok((sockets, tcp)),
             Err(source) if listen.port() == 0 => last = Some(source),
             Err(source) => return Err(Error::Bind { addr, source }),
         }
@@ -167,8 +190,12 @@ pub struct Listening {
 /// Starts the UDP/TCP (and metrics) listeners answering from `cell`, without any watch: the
 /// caller keeps `cell` current.
 pub async fn listen(config: &DnsConfig, cell: Arc<SnapshotCell>) -> Result<Listening, Error> {
-    let (udp, tcp) = bind(config.listen).await?;
-    let local = udp.local_addr().map_err(|source| Error::Bind {
+    let workers = match config.udp_workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let (udp, tcp) = bind(config.listen, workers).await?;
+    let local = udp[0].local_addr().map_err(|source| Error::Bind {
         addr: config.listen,
         source,
     })?;
@@ -193,13 +220,8 @@ pub async fn listen(config: &DnsConfig, cell: Arc<SnapshotCell>) -> Result<Liste
     ));
     let handler = Arc::new(DnsHandler::new(cell, forwarder, metrics.clone()));
     let mut tasks = JoinSet::new();
-    let udp = Arc::new(udp);
-    let workers = match config.udp_workers {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
-    for _ in 0..workers {
-        tasks.spawn(server::serve_udp(udp.clone(), handler.clone()));
+    for socket in udp {
+        tasks.spawn(server::serve_udp(Arc::new(socket), handler.clone()));
     }
     tasks.spawn(server::serve_tcp(tcp, handler));
     let mut metrics_addr = None;

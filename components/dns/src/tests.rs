@@ -486,3 +486,74 @@ proptest! {
         }
     }
 }
+
+/// Per-query cost of the handler without sockets (parse, answer, encode):
+/// `cargo test --release -p warren-dns per_query_cost -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn per_query_cost() {
+    let mut s = state();
+    for j in 0..10 {
+        let ns: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": format!("ns-{j}")}})).unwrap();
+        s.apply_namespace(&ns);
+        for i in 0..1000 {
+            let svc: Service = serde_json::from_value(json!({
+                "metadata": {"namespace": format!("ns-{j}"), "name": format!("svc-{i}")},
+                "spec": {"clusterIP": format!("10.96.{}.{}", (j * 1000 + i) / 250, (j * 1000 + i) % 250 + 1),
+                         "ports": [{"name": "http", "port": 80}]}}))
+            .unwrap();
+            s.apply_service(&svc);
+        }
+    }
+    let zone = zone_config(
+        &DnsConfig::default(),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let snapshot = Snapshot::build(&s, &zone, true);
+    eprintln!(
+        "snapshot of 10,000 services built in {:?}",
+        started.elapsed()
+    );
+    let cell = Arc::new(SnapshotCell::new(snapshot));
+    let metrics = Arc::new(metrics::Metrics::default());
+    let forwarder = Arc::new(Forwarder::new(
+        vec![],
+        Duration::from_millis(10),
+        metrics.clone(),
+    ));
+    let handler = DnsHandler::new(cell, forwarder, metrics);
+    let packets: Vec<Vec<u8>> = (0..1000)
+        .map(|i| {
+            query(
+                &format!("svc-{i}.ns-{}.svc.cluster.local.", i % 10),
+                RecordType::A,
+                Some((1232, 0)),
+            )
+            .to_vec()
+            .unwrap()
+        })
+        .collect();
+    let collect = Collect::default();
+    let src: SocketAddr = "127.0.0.1:5353".parse().unwrap();
+    let n = 200_000;
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        let request =
+            Request::from_bytes(packets[i % packets.len()].clone(), src, Protocol::Udp).unwrap();
+        let Plan::Ready(outcome) = handler.plan(&request) else {
+            panic!("forwarded")
+        };
+        handler.respond(&request, outcome, collect.clone()).await;
+        if i % 1000 == 0 {
+            collect.0.lock().unwrap().clear();
+        }
+    }
+    let per = started.elapsed() / n as u32;
+    eprintln!(
+        "per query: {per:?} ({:.0} q/s per core without sockets)",
+        1.0 / per.as_secs_f64()
+    );
+}

@@ -183,7 +183,7 @@ enum Kind {
 
 #[derive(Debug)]
 struct ServiceEntry {
-    info: ServiceInfo,
+    info: Arc<ServiceInfo>,
     endpoints: Vec<Arc<EndpointSet>>,
 }
 
@@ -219,7 +219,7 @@ impl Snapshot {
             slice_sets
                 .entry((ns.as_str(), set.service.as_str()))
                 .or_default()
-                .push(Arc::new(set.clone()));
+                .push(set.clone());
         }
         let mut services: HashMap<String, HashMap<String, ServiceEntry>> = HashMap::new();
         let mut by_cluster_ip = HashMap::new();
@@ -237,7 +237,7 @@ impl Snapshot {
                 None => state
                     .endpoints
                     .get(&(ns.clone(), name.clone()))
-                    .map(|sets| sets.iter().cloned().map(Arc::new).collect())
+                    .cloned()
                     .unwrap_or_default(),
             };
             services.entry(ns.clone()).or_default().insert(

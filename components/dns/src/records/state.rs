@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -68,11 +69,12 @@ pub struct PodInfo {
 #[derive(Clone, Debug, Default)]
 pub struct ClusterState {
     pub namespaces: BTreeSet<String>,
-    pub services: BTreeMap<Key, ServiceInfo>,
+    // Shared with the snapshots built from this state, so a rebuild copies pointers.
+    pub services: BTreeMap<Key, Arc<ServiceInfo>>,
     /// EndpointSlices by (namespace, slice name).
-    pub slices: BTreeMap<Key, EndpointSet>,
+    pub slices: BTreeMap<Key, Arc<EndpointSet>>,
     /// Endpoints by (namespace, name); used for a Service only when no slice names it.
-    pub endpoints: BTreeMap<Key, Vec<EndpointSet>>,
+    pub endpoints: BTreeMap<Key, Vec<Arc<EndpointSet>>>,
     pub pods: BTreeMap<Key, PodInfo>,
     /// Unix seconds of the last change: the SOA serial, as CoreDNS reports it.
     pub modified: u32,
@@ -98,7 +100,7 @@ impl ClusterState {
 
     pub fn apply_service(&mut self, svc: &Service) {
         self.services
-            .insert(key_of(&svc.metadata), service_info(svc));
+            .insert(key_of(&svc.metadata), Arc::new(service_info(svc)));
     }
 
     pub fn delete_service(&mut self, namespace: &str, name: &str) {
@@ -109,7 +111,7 @@ impl ClusterState {
     pub fn apply_slice(&mut self, slice: &EndpointSlice) {
         let key = key_of(&slice.metadata);
         match slice_set(slice) {
-            Some(set) => self.slices.insert(key, set),
+            Some(set) => self.slices.insert(key, Arc::new(set)),
             None => self.slices.remove(&key),
         };
     }
@@ -121,7 +123,10 @@ impl ClusterState {
 
     pub fn apply_endpoints(&mut self, ep: &Endpoints) {
         let key = key_of(&ep.metadata);
-        let sets = endpoints_sets(&key.1, ep);
+        let sets = endpoints_sets(&key.1, ep)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         self.endpoints.insert(key, sets);
     }
 
