@@ -271,6 +271,22 @@ kind: Service
 metadata: {name: alias, namespace: dnstest}
 spec: {type: ExternalName, externalName: web.dnstest.svc.cluster.local}
 ---
+# a host service mapped in (vCluster's mapServices.fromHost): a selector-less headless Service
+# whose Endpoints carry the host ClusterIP
+apiVersion: v1
+kind: Service
+metadata: {name: mapped, namespace: dnstest}
+spec:
+  clusterIP: None
+  ports: [{name: pg, port: 5432, protocol: TCP}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: mapped, namespace: dnstest}
+subsets:
+- addresses: [{ip: 10.100.7.7}]
+  ports: [{name: pg, port: 5432, protocol: TCP}]
+---
 apiVersion: v1
 kind: Pod
 metadata: {name: web-a, namespace: dnstest, labels: {app: web}}
@@ -408,6 +424,15 @@ fn dig_every_record_kind() {
         &[&format!("{dashed}.web.dnstest.svc.cluster.local"), "A"],
     );
     assert_eq!(d.data(), [web_a.clone()]);
+
+    // a mapped host service: the host address
+    let d = dig(port, &["mapped.dnstest.svc.cluster.local", "A"]);
+    assert_eq!(d.data(), ["10.100.7.7"]);
+    let d = dig(port, &["_pg._tcp.mapped.dnstest.svc.cluster.local", "SRV"]);
+    assert_eq!(
+        d.data(),
+        ["0 100 5432 10-100-7-7.mapped.dnstest.svc.cluster.local."]
+    );
 
     // pod A records (pods insecure)
     let d = dig(
