@@ -11,8 +11,11 @@ root=$(cd "$here/../.." && pwd)
 REPLICAS=${REPLICAS:-1000}
 bash "$root/tests/hostcluster/host-cluster.sh" build >/dev/null
 HC_BIN=${HC_CACHE:-/var/cache/warren-hostcluster}/bin
-(cd "$root" && cargo build --release -p warren --bin warren >/dev/null 2>&1)
-WARREN=$root/target/release/warren
+# WARREN_BIN: a release binary built elsewhere (otherwise this tree's, built here)
+if [ -z "${WARREN_BIN:-}" ]; then
+  (cd "$root" && cargo build --release -p warren --bin warren >/dev/null 2>&1)
+fi
+WARREN=${WARREN_BIN:-$root/target/release/warren}
 readyz=$root/bench/apiserver/readyz.py
 
 work=$(mktemp -d /tmp/warren-bench-ctrl.XXXXXX)
