@@ -218,6 +218,29 @@ impl DnsHandler {
         }
     }
 
+    /// The response to `request` as UDP bytes (within the client's payload size), without
+    /// an async [`ResponseHandler`]: the receive threads answer from the cluster this way.
+    pub fn udp_response_bytes(&self, request: &Request, outcome: &Outcome) -> Vec<u8> {
+        let mut metadata = Metadata::response_from_request(&request.metadata);
+        metadata.authoritative = outcome.authoritative;
+        metadata.recursion_available = outcome.recursion_available;
+        metadata.response_code = outcome.rcode;
+        let edns = response_edns(request);
+        self.metrics.response(outcome.rcode);
+        let response = MessageResponseBuilder::new(&request.queries, edns.as_ref()).build(
+            metadata,
+            outcome.answers.iter(),
+            outcome.authorities.iter(),
+            std::iter::empty(),
+            outcome.additionals.iter(),
+        );
+        let max = edns.as_ref().map_or(512, |e| e.max_payload()).max(512);
+        match crate::server::encode(response, max) {
+            Ok((_, bytes)) => bytes,
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// Encodes and sends `outcome` as the response to `request`.
     pub async fn respond<R: ResponseHandler>(
         &self,
@@ -229,14 +252,7 @@ impl DnsHandler {
         metadata.authoritative = outcome.authoritative;
         metadata.recursion_available = outcome.recursion_available;
         metadata.response_code = outcome.rcode;
-        // EDNS answered with EDNS: the client's payload size (at least 512), version 0.
-        let edns = request.edns.as_ref().map(|req| {
-            let mut e = Edns::new();
-            e.set_max_payload(req.max_payload().max(512));
-            e.set_version(0);
-            e.set_dnssec_ok(req.flags().dnssec_ok);
-            e
-        });
+        let edns = response_edns(request);
         self.metrics.response(outcome.rcode);
         let response = MessageResponseBuilder::new(&request.queries, edns.as_ref()).build(
             metadata,
@@ -277,6 +293,17 @@ impl RequestHandler for DnsHandler {
         };
         self.respond(request, outcome, response_handle).await
     }
+}
+
+/// EDNS answered with EDNS: the client's payload size (at least 512), version 0.
+fn response_edns(request: &Request) -> Option<Edns> {
+    request.edns.as_ref().map(|req| {
+        let mut e = Edns::new();
+        e.set_max_payload(req.max_payload().max(512));
+        e.set_version(0);
+        e.set_dnssec_ok(req.flags().dnssec_ok);
+        e
+    })
 }
 
 /// Counts a received query by transport.

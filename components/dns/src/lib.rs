@@ -20,11 +20,12 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 pub use records::PodMode;
@@ -114,20 +115,22 @@ const UDP_SOCKET_BUFFER: usize = 4 << 20;
 
 /// A UDP socket with SO_REUSEPORT, so each worker has its own and the kernel spreads
 /// datagrams over them.
-fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_port(true)?;
     // Best effort: a smaller buffer still works.
     let _ = socket.set_recv_buffer_size(UDP_SOCKET_BUFFER);
     let _ = socket.set_send_buffer_size(UDP_SOCKET_BUFFER);
-    socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
-    UdpSocket::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// `workers` UDP sockets and a TCP listener on one port; with port 0, a port free for both.
-async fn bind(listen: SocketAddr, workers: usize) -> Result<(Vec<UdpSocket>, TcpListener), Error> {
+async fn bind(
+    listen: SocketAddr,
+    workers: usize,
+) -> Result<(Vec<std::net::UdpSocket>, TcpListener), Error> {
     let mut last = None;
     for _ in 0..20 {
         // A plain bind first: it fails when anyone (even a SO_REUSEPORT socket of ours) has
@@ -178,13 +181,22 @@ async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
     }
 }
 
-/// The listeners of a running server.
+/// The listeners of a running server; dropping it stops them.
 pub struct Listening {
     pub started: Started,
     pub metrics: Arc<Metrics>,
     /// The address kube-dns Endpoints carry: the listener's (loopback when it is unspecified).
     pub advertise: IpAddr,
     pub tasks: JoinSet<()>,
+    /// Tells the UDP receive threads to end.
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.tasks.abort_all();
+    }
 }
 
 /// Starts the UDP/TCP (and metrics) listeners answering from `cell`, without any watch: the
@@ -220,8 +232,21 @@ pub async fn listen(config: &DnsConfig, cell: Arc<SnapshotCell>) -> Result<Liste
     ));
     let handler = Arc::new(DnsHandler::new(cell, forwarder, metrics.clone()));
     let mut tasks = JoinSet::new();
-    for socket in udp {
-        tasks.spawn(server::serve_udp(Arc::new(socket), handler.clone()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Handle::current();
+    for (i, socket) in udp.into_iter().enumerate() {
+        let (handler, runtime, stop) = (handler.clone(), runtime.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name(format!("dns-udp-{i}"))
+            .spawn(move || {
+                if let Err(e) = server::serve_udp_blocking(socket, handler, runtime, stop) {
+                    tracing::error!(error = %e, "dns udp listener");
+                }
+            })
+            .map_err(|source| Error::Bind {
+                addr: local,
+                source,
+            })?;
     }
     tasks.spawn(server::serve_tcp(tcp, handler));
     let mut metrics_addr = None;
@@ -241,6 +266,7 @@ pub async fn listen(config: &DnsConfig, cell: Arc<SnapshotCell>) -> Result<Liste
         metrics,
         advertise,
         tasks,
+        stop,
     })
 }
 
@@ -283,7 +309,7 @@ pub async fn serve(
     }
     on_started(&listening.started);
     shutdown.await;
-    listening.tasks.abort_all();
+    drop(listening);
     Ok(())
 }
 

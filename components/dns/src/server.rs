@@ -1,9 +1,10 @@
 //! UDP and TCP listeners feeding the [`DnsHandler`].
 //!
 //! Our own loops rather than hickory's `Server`: a packet that does not parse as a query is
-//! counted and dropped (hickory answers FORMERR and counts nothing), cluster answers are sent
-//! from the receiving task without a task spawn per packet, and only questions that need an
-//! upstream get a task of their own.
+//! counted and dropped (hickory answers FORMERR and counts nothing); UDP is received by one
+//! thread per SO_REUSEPORT socket with blocking calls, cluster answers are sent from that
+//! thread without a task per packet, and only questions that need an upstream go to the async
+//! runtime.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use hickory_server::server::{Request, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponse;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 
 use crate::handler::{DnsHandler, Plan, count_request};
@@ -64,34 +65,6 @@ pub(crate) fn encode<'a>(
         .emit(&mut encoder)
         .map_err(|e| NetError::from(e.to_string()))?;
     Ok((ResponseInfo::from(header), bytes))
-}
-
-/// Sends a response as one datagram, truncated to the client's payload size (512 without
-/// EDNS).
-#[derive(Clone)]
-pub struct UdpResponder {
-    socket: Arc<UdpSocket>,
-    dst: SocketAddr,
-}
-
-#[async_trait::async_trait]
-impl ResponseHandler for UdpResponder {
-    async fn send_response<'a>(
-        &mut self,
-        response: MessageResponse<
-            '_,
-            'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-        >,
-    ) -> Result<ResponseInfo, NetError> {
-        let max = response.edns().map(|e| e.max_payload()).unwrap_or(512);
-        let (info, bytes) = encode(response, max.max(512))?;
-        self.socket.send_to(&bytes, self.dst).await?;
-        Ok(info)
-    }
 }
 
 /// Sends a length-prefixed response on a TCP connection.
@@ -143,14 +116,34 @@ fn parse_query(
     }
 }
 
-/// Receives on `socket` until the task is aborted. Several of these may share one socket.
-pub async fn serve_udp(socket: Arc<UdpSocket>, handler: Arc<DnsHandler>) {
+/// How often a blocked receive thread looks at its stop flag.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// Receives on `socket` in a thread of its own, with blocking calls (no readiness polling per
+/// packet), until `stop` is set. Cluster answers are sent from this thread; questions that need
+/// an upstream go to the async runtime and answer from there.
+pub fn serve_udp_blocking(
+    socket: std::net::UdpSocket,
+    handler: Arc<DnsHandler>,
+    runtime: tokio::runtime::Handle,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<()> {
+    socket.set_nonblocking(false)?;
+    socket.set_read_timeout(Some(STOP_POLL))?;
+    let sender = Arc::new(socket.try_clone()?);
     let mut buf = vec![0u8; UDP_BUFFER];
-    loop {
-        let (len, src) = match socket.recv_from(&mut buf).await {
+    while !stop.load(Relaxed) {
+        let (len, src) = match socket.recv_from(&mut buf) {
             Ok(r) => r,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
             Err(e) => {
-                // ICMP errors from earlier sends surface here on some systems; keep serving.
                 tracing::debug!(error = %e, "dns udp receive");
                 continue;
             }
@@ -161,23 +154,26 @@ pub async fn serve_udp(socket: Arc<UdpSocket>, handler: Arc<DnsHandler>) {
         let Some(request) = parse_query(&handler, buf[..len].to_vec(), src, false) else {
             continue;
         };
-        let responder = UdpResponder {
-            socket: socket.clone(),
-            dst: src,
-        };
         match handler.plan(&request) {
             Plan::Ready(outcome) => {
-                handler.respond(&request, outcome, responder).await;
+                let bytes = handler.udp_response_bytes(&request, &outcome);
+                if let Err(e) = socket.send_to(&bytes, src) {
+                    tracing::debug!(error = %e, "dns udp send");
+                }
             }
             Plan::Upstream(pending) => {
                 let handler = handler.clone();
-                tokio::spawn(async move {
+                let sender = sender.clone();
+                runtime.spawn(async move {
                     let outcome = handler.complete(&request, pending).await;
-                    handler.respond(&request, outcome, responder).await;
+                    let bytes = handler.udp_response_bytes(&request, &outcome);
+                    // A datagram send does not wait (the socket buffer is large).
+                    let _ = sender.send_to(&bytes, src);
                 });
             }
         }
     }
+    Ok(())
 }
 
 /// Accepts TCP connections until the task is aborted.
