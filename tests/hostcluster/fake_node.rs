@@ -27,7 +27,6 @@
 //! The agent runs on a thread with its own tokio runtime, so it serves synchronous and async
 //! tests alike; dropping the [`FakeNodes`] stops it (the nodes stay registered).
 
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
