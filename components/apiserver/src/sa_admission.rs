@@ -52,9 +52,9 @@ fn mounts_path(container: &Value) -> bool {
 /// `suffix` names the volume (random in the server, fixed in tests).
 pub fn admit_pod(pod: &mut Value, sa: &Value, suffix: &str) {
     let spec = &mut pod["spec"];
-    if !spec["imagePullSecrets"]
+    if spec["imagePullSecrets"]
         .as_array()
-        .is_some_and(|a| !a.is_empty())
+        .is_none_or(|a| a.is_empty())
         && let Some(secrets) = sa["imagePullSecrets"].as_array().filter(|a| !a.is_empty())
     {
         spec["imagePullSecrets"] = Value::Array(secrets.clone());
