@@ -645,7 +645,24 @@ impl Snapshot {
                 });
                 found = true;
             }
-            kind if matches!(kind, ServiceKind::Headless) || !r.endpoint.is_empty() => {
+            ServiceKind::ClusterIp(ips) if r.endpoint.is_empty() => {
+                for p in &svc.info.ports {
+                    if !port_matches(r, p) {
+                        continue;
+                    }
+                    found = true;
+                    for ip in ips {
+                        out.push(Entry {
+                            host: Host::Ip(*ip),
+                            port: p.port,
+                            target: Target::Service { ns, name },
+                            ttl: self.ttl,
+                        });
+                    }
+                }
+            }
+            // Headless, or an endpoint name under any service: the endpoints.
+            ServiceKind::Headless | ServiceKind::ClusterIp(_) => {
                 for set in &svc.endpoints {
                     for addr in &set.addresses {
                         if !r.endpoint.is_empty() && !r.endpoint.eq_ignore_ascii_case(&addr.label) {
@@ -670,23 +687,6 @@ impl Snapshot {
                     }
                 }
             }
-            ServiceKind::ClusterIp(ips) => {
-                for p in &svc.info.ports {
-                    if !port_matches(r, p) {
-                        continue;
-                    }
-                    found = true;
-                    for ip in ips {
-                        out.push(Entry {
-                            host: Host::Ip(*ip),
-                            port: p.port,
-                            target: Target::Service { ns, name },
-                            ttl: self.ttl,
-                        });
-                    }
-                }
-            }
-            ServiceKind::Headless => unreachable!("matched above"),
         }
         if found { Ok(out) } else { Err(NameError) }
     }
