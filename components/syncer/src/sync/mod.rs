@@ -549,41 +549,12 @@ impl Ctx {
             })
             .await
         };
-        let endpoints = {
-            let q = q.clone();
-            informer::start(Api::<Endpoints>::all(virt.clone()), move |ep| {
-                q.endpoints.add(object_key(&ep.metadata))
-            })
-            .await
-        };
-        let config_maps = {
-            let q = q.clone();
-            informer::start(Api::<ConfigMap>::all(virt.clone()), move |cm| {
-                q.config_maps.add(object_key(&cm.metadata))
-            })
-            .await
-        };
-        let secrets = {
-            let q = q.clone();
-            informer::start(Api::<Secret>::all(virt.clone()), move |s| {
-                q.secrets.add(object_key(&s.metadata))
-            })
-            .await
-        };
-        let service_accounts = {
-            let q = q.clone();
-            informer::start(Api::<ServiceAccount>::all(virt.clone()), move |s| {
-                q.service_accounts.add(object_key(&s.metadata))
-            })
-            .await
-        };
-        let pvcs = {
-            let q = q.clone();
-            informer::start(Api::<PersistentVolumeClaim>::all(virt.clone()), move |p| {
-                q.pvcs.add(object_key(&p.metadata))
-            })
-            .await
-        };
+        let endpoints = watch_virtual::<Endpoints>(&virt, q.endpoints.clone()).await;
+        let config_maps = watch_virtual::<ConfigMap>(&virt, q.config_maps.clone()).await;
+        let secrets = watch_virtual::<Secret>(&virt, q.secrets.clone()).await;
+        let service_accounts =
+            watch_virtual::<ServiceAccount>(&virt, q.service_accounts.clone()).await;
+        let pvcs = watch_virtual::<PersistentVolumeClaim>(&virt, q.pvcs.clone()).await;
         let namespaces = {
             // Namespace labels are copied onto host pods: a change revisits its pods.
             let (q, pod_store) = (q.clone(), pods.clone());
@@ -606,105 +577,62 @@ impl Ctx {
         };
 
         // Host caches of what this virtual cluster owns.
-        let kind_key = |names: Names, kind: &'static str| {
-            let kind = crate::names::kind_annotation_value("v1", kind);
-            move |meta: &ObjectMeta| {
-                names
-                    .virtual_object(meta, &kind)
-                    .map(|o| queue::key(o.namespace.as_deref(), &o.name))
-            }
-        };
-        let host_pods = {
-            let (q, key) = (q.clone(), kind_key(names.clone(), "Pod"));
-            informer::start_selected(
-                Api::<Pod>::namespaced(hc.clone(), &hns),
-                owned(),
-                move |p, _| {
-                    if let Some(k) = key(&p.metadata) {
-                        q.pods.add(k);
-                    }
-                },
-            )
-            .await
-        };
-        let host_services = {
-            let (q, key) = (q.clone(), kind_key(names.clone(), "Service"));
-            informer::start_selected(
-                Api::<Service>::namespaced(hc.clone(), &hns),
-                owned(),
-                move |s, _| {
-                    if let Some(k) = key(&s.metadata) {
-                        q.services.add(k);
-                    }
-                },
-            )
-            .await
-        };
-        let host_endpoints = {
-            let (q, key) = (q.clone(), kind_key(names.clone(), "Endpoints"));
-            informer::start_selected(
-                Api::<Endpoints>::namespaced(hc.clone(), &hns),
-                owned(),
-                move |e, _| {
-                    if let Some(k) = key(&e.metadata) {
-                        q.endpoints.add(k);
-                    }
-                },
-            )
-            .await
-        };
-        let host_config_maps = {
-            let (q, key) = (q.clone(), kind_key(names.clone(), "ConfigMap"));
-            informer::start_selected(
-                Api::<ConfigMap>::namespaced(hc.clone(), &hns),
-                owned(),
-                move |c, _| {
-                    if let Some(k) = key(&c.metadata) {
-                        q.config_maps.add(k);
-                    }
-                },
-            )
-            .await
-        };
-        let host_secrets = {
-            let (q, key) = (q.clone(), kind_key(names.clone(), "Secret"));
-            informer::start_selected(
-                Api::<Secret>::namespaced(hc.clone(), &hns),
-                owned(),
-                move |s, _| {
-                    if let Some(k) = key(&s.metadata) {
-                        q.secrets.add(k);
-                    }
-                },
-            )
-            .await
-        };
-        let host_service_accounts = {
-            let (q, key) = (q.clone(), kind_key(names.clone(), "ServiceAccount"));
-            informer::start_selected(
-                Api::<ServiceAccount>::namespaced(hc.clone(), &hns),
-                owned(),
-                move |s, _| {
-                    if let Some(k) = key(&s.metadata) {
-                        q.service_accounts.add(k);
-                    }
-                },
-            )
-            .await
-        };
-        let host_pvcs = {
-            let (q, key) = (q.clone(), kind_key(names.clone(), "PersistentVolumeClaim"));
-            informer::start_selected(
-                Api::<PersistentVolumeClaim>::namespaced(hc.clone(), &hns),
-                owned(),
-                move |p, _| {
-                    if let Some(k) = key(&p.metadata) {
-                        q.pvcs.add(k);
-                    }
-                },
-            )
-            .await
-        };
+        let host_pods =
+            watch_owned::<Pod>(&hc, &hns, owned(), names.clone(), "Pod", q.pods.clone()).await;
+        let host_services = watch_owned::<Service>(
+            &hc,
+            &hns,
+            owned(),
+            names.clone(),
+            "Service",
+            q.services.clone(),
+        )
+        .await;
+        let host_endpoints = watch_owned::<Endpoints>(
+            &hc,
+            &hns,
+            owned(),
+            names.clone(),
+            "Endpoints",
+            q.endpoints.clone(),
+        )
+        .await;
+        let host_config_maps = watch_owned::<ConfigMap>(
+            &hc,
+            &hns,
+            owned(),
+            names.clone(),
+            "ConfigMap",
+            q.config_maps.clone(),
+        )
+        .await;
+        let host_secrets = watch_owned::<Secret>(
+            &hc,
+            &hns,
+            owned(),
+            names.clone(),
+            "Secret",
+            q.secrets.clone(),
+        )
+        .await;
+        let host_service_accounts = watch_owned::<ServiceAccount>(
+            &hc,
+            &hns,
+            owned(),
+            names.clone(),
+            "ServiceAccount",
+            q.service_accounts.clone(),
+        )
+        .await;
+        let host_pvcs = watch_owned::<PersistentVolumeClaim>(
+            &hc,
+            &hns,
+            owned(),
+            names.clone(),
+            "PersistentVolumeClaim",
+            q.pvcs.clone(),
+        )
+        .await;
         let host_events = {
             let q = q.clone();
             informer::start(Api::<Event>::namespaced(hc.clone(), &hns), move |e| {
@@ -880,6 +808,49 @@ pub(crate) fn delete_uid(uid: Option<&str>) -> kube::api::DeleteParams {
 /// A JSON merge patch body.
 pub(crate) fn merge_patch(value: &serde_json::Value) -> kube::api::Patch<&serde_json::Value> {
     kube::api::Patch::Merge(value)
+}
+
+/// Caches every virtual `K` and queues its key on each change.
+async fn watch_virtual<K>(virt: &Client, queue: Queue) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    informer::start(Api::<K>::all(virt.clone()), move |o: &K| {
+        queue.add(object_key(o.meta()))
+    })
+    .await
+}
+
+/// Caches the host `K`s this virtual cluster owns (selected by `owned`) and queues the virtual
+/// key each one names in its `vcluster.loft.sh/object-*` annotations.
+async fn watch_owned<K>(
+    host: &Client,
+    namespace: &str,
+    owned: watcher::Config,
+    names: Names,
+    kind: &'static str,
+    queue: Queue,
+) -> Store<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let kind = crate::names::kind_annotation_value("v1", kind);
+    informer::start_selected(
+        Api::<K>::namespaced(host.clone(), namespace),
+        owned,
+        move |o: &K, _| {
+            if let Some(v) = names.virtual_object(o.meta(), &kind) {
+                queue.add(queue::key(v.namespace.as_deref(), &v.name));
+            }
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
