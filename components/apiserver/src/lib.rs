@@ -163,15 +163,17 @@ pub async fn run(
     };
     let (cleanup, cleanup_rx) = namespace::NamespaceCleanup::new();
     let auth = auth::Auth::new(dir, &config.auth).map_err(ApiServerError::Auth)?;
+    let services = service_alloc::ServiceAllocator::default();
     let state = Arc::new(state::AppState {
         objects: objects::Objects {
             store: store.clone(),
+            service_changes: services.changes(),
         },
         pki: cluster_pki.clone(),
         catalog: state::Catalog::default(),
         namespace_cleanup: cleanup,
         openapi: openapi::OpenApiCache::default(),
-        services: service_alloc::ServiceAllocator::default(),
+        services,
         ready: AtomicBool::new(false),
         listen: advertise,
         auth,

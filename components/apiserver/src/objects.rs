@@ -69,6 +69,12 @@ pub async fn blocking<T: Send + 'static>(
 #[derive(Clone)]
 pub struct Objects {
     pub store: Store,
+    /// Bumped on Service updates and deletes (the address allocator's cache goes stale).
+    pub service_changes: crate::service_alloc::ServiceChanges,
+}
+
+fn is_core_service(res: &Resource) -> bool {
+    res.group.is_empty() && res.kind == "Service"
 }
 
 impl Objects {
@@ -137,10 +143,15 @@ impl Objects {
         obj: &mut Value,
         expected_rev: i64,
     ) -> Result<(), ApiError> {
-        self.write(res, obj, move |store, key, value_for| {
-            store.update_with(key, value_for, Some(expected_rev))
-        })
-        .await
+        let written = self
+            .write(res, obj, move |store, key, value_for| {
+                store.update_with(key, value_for, Some(expected_rev))
+            })
+            .await;
+        if is_core_service(res) {
+            self.service_changes.bump();
+        }
+        written
     }
 
     /// Runs a store write off the async runtime; the object is encoded with the revision the
@@ -183,9 +194,11 @@ impl Objects {
     ) -> Result<Value, ApiError> {
         let key = res.storage_key(namespace, name);
         let store = self.store.clone();
-        let (_, kv) = blocking(move || store.delete(&key, Some(expected_rev)))
-            .await?
-            .map_err(|e| store_error(res, name, e))?;
+        let deleted = blocking(move || store.delete(&key, Some(expected_rev))).await?;
+        if is_core_service(res) {
+            self.service_changes.bump();
+        }
+        let (_, kv) = deleted.map_err(|e| store_error(res, name, e))?;
         let mut obj = decode_kv(&kv)?;
         crate::admission::read_form(res, &mut obj);
         Ok(obj)

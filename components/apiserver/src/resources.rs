@@ -272,7 +272,7 @@ pub(crate) async fn create_tracked(
             .await
             .map_err(|e| ApiError::internal(format!("host cluster: {e}")))?;
     }
-    let _allocation = if is_service && !host_assigned {
+    let allocation = if is_service && !host_assigned {
         let everywhere = Addressed {
             res: a.res.clone(),
             namespace: None,
@@ -280,8 +280,12 @@ pub(crate) async fn create_tracked(
             subresource: None,
             finalize: false,
         };
-        let all = list_objects(state, &everywhere, &ListRequest::everything(&everywhere)).await?;
-        Some(state.services.allocate(&mut obj, &all.items).await?)
+        let load_existing = || async {
+            let all =
+                list_objects(state, &everywhere, &ListRequest::everything(&everywhere)).await?;
+            Ok(all.items)
+        };
+        Some(state.services.allocate(&mut obj, load_existing).await?)
     } else {
         None
     };
@@ -298,6 +302,9 @@ pub(crate) async fn create_tracked(
         return Ok(Reply::with_code(201, obj, warnings));
     }
     state.objects.create(res, &mut obj).await?;
+    if let Some(allocation) = allocation {
+        allocation.commit();
+    }
     Ok(Reply::with_code(201, obj, warnings))
 }
 

@@ -26,13 +26,17 @@ fn harness() -> Harness {
         crate::pki::ClusterPki::load_or_create(dir.path(), &["127.0.0.1".into()]).expect("pki");
     let (cleanup, _rx) = crate::namespace::NamespaceCleanup::new();
     let token = pki.admin_token.clone();
+    let services = crate::service_alloc::ServiceAllocator::default();
     let state = Arc::new(AppState {
-        objects: crate::objects::Objects { store },
+        objects: crate::objects::Objects {
+            store,
+            service_changes: services.changes(),
+        },
         pki,
         catalog: Catalog::default(),
         namespace_cleanup: cleanup,
         openapi: crate::openapi::OpenApiCache::default(),
-        services: crate::service_alloc::ServiceAllocator::default(),
+        services,
         ready: AtomicBool::new(true),
         listen: "127.0.0.1:6443".parse().expect("addr"),
         auth: crate::auth::Auth::new(dir.path(), &crate::auth::AuthOptions::default())
