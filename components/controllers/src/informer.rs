@@ -15,7 +15,8 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
 /// Starts watching `api`; `on_change` runs for every added, modified or deleted object (and for
-/// each object of a re-list). Returns the cache once it holds the initial list.
+/// each object of a re-list). Returns the cache once it holds the initial list. Cached objects
+/// carry no managedFields (see [`Informers`]).
 pub async fn start<K, F>(api: Api<K>, on_change: F) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -41,7 +42,10 @@ where
     F: Fn(&K, bool) + Send + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, config).default_backoff().reflect(writer);
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+        .reflect(writer);
     tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(item) = stream.next().await {

@@ -151,6 +151,12 @@ impl Controllers {
         self
     }
 
+    /// Shares these caches (with other components of the process, e.g. the syncer).
+    pub fn informers(mut self, informers: informer::Informers) -> Controllers {
+        self.ctx.informers = informers;
+        self
+    }
+
     /// A different clock (tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Controllers {
         self.ctx.clock = clock;

@@ -34,6 +34,9 @@ pub fn retry_delay(failures: u32) -> Duration {
 #[derive(Default)]
 struct Bookkeeping {
     in_flight: HashSet<String>,
+    /// Keys that came up again while a worker had them: synced once more as soon as it is done
+    /// (client-go's workqueue "dirty" set), so a change seen mid-sync is neither lost nor late.
+    again: HashSet<String>,
     failures: HashMap<String, u32>,
 }
 
@@ -55,9 +58,8 @@ where
                 {
                     let mut b = books.lock().unwrap_or_else(|e| e.into_inner());
                     if !b.in_flight.insert(key.clone()) {
-                        // Another worker has it; look again once it is done.
-                        drop(b);
-                        queue.add_after(key, Duration::from_millis(50));
+                        // Another worker has it; it syncs the key again when done.
+                        b.again.insert(key);
                         continue;
                     }
                 }
@@ -66,11 +68,14 @@ where
                 metrics.observe(name, started.elapsed(), result.is_ok());
                 let mut b = books.lock().unwrap_or_else(|e| e.into_inner());
                 b.in_flight.remove(&key);
+                let again = b.again.remove(&key);
                 match result {
                     Ok(next) => {
                         b.failures.remove(&key);
                         drop(b);
-                        if let Next::After(delay) = next {
+                        if again {
+                            queue.add(key);
+                        } else if let Next::After(delay) = next {
                             queue.add_after(key, delay);
                         }
                     }
@@ -96,6 +101,41 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key added while a worker syncs it is synced once more right after, not dropped and
+    /// not delayed.
+    #[tokio::test]
+    async fn a_key_added_mid_sync_is_synced_again_at_once() {
+        let queue = Queue::new();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let (c, r) = (calls.clone(), release.clone());
+        spawn("test", queue.clone(), 4, Metrics::default(), move |_key| {
+            let (c, r) = (c.clone(), r.clone());
+            async move {
+                if c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    r.notified().await;
+                }
+                Ok(Next::Done)
+            }
+        });
+        queue.add("ns/a");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        queue.add("ns/a"); // taken by a second worker, which must leave it to the first
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let started = Instant::now();
+        release.notify_one();
+        while calls.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "never synced again"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
 
     #[test]
     fn retries_back_off_to_a_cap() {
