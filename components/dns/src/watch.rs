@@ -29,6 +29,15 @@ trait Watched:
     fn apply(state: &mut ClusterState, obj: &Self);
     fn delete(state: &mut ClusterState, namespace: &str, name: &str);
     fn clear(state: &mut ClusterState);
+    /// Applies `obj`; false when the answers cannot have changed (no rebuild needed).
+    fn apply_changed(state: &mut ClusterState, obj: &Self) -> bool {
+        Self::apply(state, obj);
+        true
+    }
+    fn delete_changed(state: &mut ClusterState, namespace: &str, name: &str) -> bool {
+        Self::delete(state, namespace, name);
+        true
+    }
 }
 
 impl Watched for Namespace {
@@ -86,13 +95,20 @@ impl Watched for Pod {
     fn delete(state: &mut ClusterState, namespace: &str, name: &str) {
         state.delete_pod(namespace, name);
     }
+    fn apply_changed(state: &mut ClusterState, obj: &Self) -> bool {
+        state.apply_pod(obj)
+    }
+    fn delete_changed(state: &mut ClusterState, namespace: &str, name: &str) -> bool {
+        state.delete_pod(namespace, name)
+    }
     fn clear(state: &mut ClusterState) {
         state.pods.clear();
     }
 }
 
-/// A change from one watch, applied to the state by the one task that owns it.
-type Change = Box<dyn FnOnce(&mut ClusterState, &mut Feeds) + Send>;
+/// A change from one watch, applied to the state by the one task that owns it; true when the
+/// snapshot must be rebuilt.
+type Change = Box<dyn FnOnce(&mut ClusterState, &mut Feeds) -> bool + Send>;
 
 /// One listed object, to apply when its re-list completes.
 type Listed = Box<dyn FnOnce(&mut ClusterState) + Send>;
@@ -112,17 +128,21 @@ fn spawn_watch<K: Watched>(api: Api<K>, index: usize, tx: mpsc::UnboundedSender<
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
             let change: Change = match event {
-                Ok(watcher::Event::Apply(obj)) => Box::new(move |state, _| K::apply(state, &obj)),
+                Ok(watcher::Event::Apply(obj)) => {
+                    Box::new(move |state, _| K::apply_changed(state, &obj))
+                }
                 Ok(watcher::Event::Delete(obj)) => Box::new(move |state, _| {
-                    K::delete(state, &obj.namespace().unwrap_or_default(), &obj.name_any())
+                    K::delete_changed(state, &obj.namespace().unwrap_or_default(), &obj.name_any())
                 }),
                 Ok(watcher::Event::Init) => Box::new(move |_, feeds| {
                     feeds.relisting[index] = Some(Vec::new());
+                    false
                 }),
                 Ok(watcher::Event::InitApply(obj)) => Box::new(move |_, feeds| {
                     if let Some(list) = &mut feeds.relisting[index] {
                         list.push(Box::new(move |state| K::apply(state, &obj)));
                     }
+                    false
                 }),
                 // The re-list replaces what this kind had: objects deleted while the watch was
                 // down disappear here.
@@ -132,6 +152,7 @@ fn spawn_watch<K: Watched>(api: Api<K>, index: usize, tx: mpsc::UnboundedSender<
                         apply(state);
                     }
                     feeds.synced[index] = true;
+                    true
                 }),
                 Err(e) => {
                     tracing::debug!(error = %e, kind = %K::kind(&()), "dns watch");
@@ -165,7 +186,9 @@ pub async fn run(client: Client, config: ZoneConfig, cell: Arc<SnapshotCell>) {
     let mut last_build: Option<Instant> = None;
     let mut interval = REBUILD_INTERVAL;
     while let Some(change) = rx.recv().await {
-        change(&mut state, &mut feeds);
+        if !change(&mut state, &mut feeds) {
+            continue;
+        }
         if let Some(at) = last_build {
             let wait = interval.saturating_sub(at.elapsed());
             if !wait.is_zero() {

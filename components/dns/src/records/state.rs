@@ -135,12 +135,22 @@ impl ClusterState {
             .remove(&(namespace.to_string(), name.to_string()));
     }
 
-    pub fn apply_pod(&mut self, pod: &Pod) {
-        self.pods.insert(key_of(&pod.metadata), pod_info(pod));
+    /// Records the pod; false when what DNS knows of it did not change (most pod updates are
+    /// status changes DNS does not answer from).
+    pub fn apply_pod(&mut self, pod: &Pod) -> bool {
+        let info = pod_info(pod);
+        let key = key_of(&pod.metadata);
+        if self.pods.get(&key) == Some(&info) {
+            return false;
+        }
+        self.pods.insert(key, info);
+        true
     }
 
-    pub fn delete_pod(&mut self, namespace: &str, name: &str) {
-        self.pods.remove(&(namespace.to_string(), name.to_string()));
+    pub fn delete_pod(&mut self, namespace: &str, name: &str) -> bool {
+        self.pods
+            .remove(&(namespace.to_string(), name.to_string()))
+            .is_some()
     }
 }
 

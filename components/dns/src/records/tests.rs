@@ -1208,3 +1208,16 @@ fn dashed_ips() {
     assert_eq!(dashed_ip(&"fd00::1".parse().unwrap()), "fd00--1");
     assert_eq!(dashed_ip(&"fd00::".parse().unwrap()), "fd00--0");
 }
+
+/// Pod updates that leave its IP and activity alone (status conditions, labels) do not make
+/// the snapshot stale; a new IP, the end of a pod and a delete do.
+#[test]
+fn only_pod_changes_dns_answers_from_count() {
+    let mut s = ClusterState::default();
+    assert!(s.apply_pod(&pod("ns", "a", "10.244.0.9", "Pending")));
+    assert!(!s.apply_pod(&pod("ns", "a", "10.244.0.9", "Running")));
+    assert!(s.apply_pod(&pod("ns", "a", "10.244.0.10", "Running")));
+    assert!(s.apply_pod(&pod("ns", "a", "10.244.0.10", "Succeeded")));
+    assert!(s.delete_pod("ns", "a"));
+    assert!(!s.delete_pod("ns", "a"));
+}
