@@ -77,7 +77,8 @@ pub struct ServeArgs {
     pub kubeconfig: Option<PathBuf>,
 
     /// Cluster DNS listen address, UDP and TCP (default: 127.0.0.1:1053 for the `dns` role, a
-    /// free loopback port beside the syncer; kube-system/kube-dns points at it).
+    /// free loopback port beside the syncer, 0.0.0.0:1053 beside a syncer in a pod, where the
+    /// host's kube-dns copy sends synced pods' questions; kube-system/kube-dns points at it).
     #[arg(long, env = "WARREN_DNS_LISTEN")]
     pub dns_listen: Option<SocketAddr>,
 

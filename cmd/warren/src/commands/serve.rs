@@ -140,7 +140,10 @@ async fn start_controllers(
 /// The DNS settings from the flags; the listen default depends on the role.
 fn dns_config(args: &ServeArgs) -> anyhow::Result<warren_dns::DnsConfig> {
     let beside_syncer = args.role.iter().any(|r| r == "syncer");
-    let default_listen = if beside_syncer {
+    let default_listen = if beside_syncer && crate::commands::syncer::in_pod() {
+        // Synced pods reach it through the host kube-dns Service, which selects this pod.
+        "0.0.0.0:1053"
+    } else if beside_syncer {
         "127.0.0.1:0"
     } else {
         "127.0.0.1:1053"

@@ -30,7 +30,7 @@ pub struct HostPlan {
     pub kubeconfig: Option<PathBuf>,
 }
 
-fn in_pod() -> bool {
+pub(crate) fn in_pod() -> bool {
     std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() && Path::new(POD_NAMESPACE_FILE).exists()
 }
 

@@ -15,6 +15,7 @@ use super::worker::Next;
 use super::{Context, Ctx, SyncError, cached, is_status, merge_patch, meta};
 use crate::names::Names;
 use crate::translate::metadata::host_metadata;
+use crate::translate::replicate::is_replicated;
 
 /// Whether a Service's Endpoints are written by hand (no selector), so they are synced.
 pub fn selector_less(service: &Service) -> bool {
@@ -124,8 +125,16 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
     }
     let names = ctx.names();
     let service = cached(&ctx.v.services, Some(namespace), name);
-    let virtual_endpoints = cached(&ctx.v.endpoints, Some(namespace), name)
-        .filter(|_| service.as_deref().is_some_and(selector_less));
+    // Replicas of host Services keep their Endpoints virtual; the host kube-dns of a syncer
+    // in a pod gets its Endpoints from the host (see `kube_dns`).
+    let from_host = super::kube_dns::is_kube_dns(namespace, name)
+        && super::kube_dns::endpoints_from_host(ctx.host.own_selector.as_ref());
+    let virtual_endpoints = cached(&ctx.v.endpoints, Some(namespace), name).filter(|_| {
+        !from_host
+            && service
+                .as_deref()
+                .is_some_and(|s| selector_less(s) && !is_replicated(&s.metadata))
+    });
     let host_name = names.host_object(name, namespace);
     // Only Endpoints the syncer wrote: the host endpoints controller writes the others.
     let host_now = cached(
@@ -149,6 +158,9 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
         return Ok(Next::Done);
     };
     let desired = host_endpoints(names, &virtual_endpoints, ctx.host.owner.as_ref());
+    if super::kube_dns::is_kube_dns(namespace, name) {
+        super::kube_dns::warn_if_unreachable(&virtual_endpoints, &desired);
+    }
     let Some(host) = host_now else {
         return match api.create(&PostParams::default(), &desired).await {
             Ok(_) => Ok(Next::Done),

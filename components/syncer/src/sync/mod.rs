@@ -15,17 +15,21 @@
 //! - [`endpoints`]: Endpoints of selector-less Services;
 //! - [`configs`]: ConfigMaps and Secrets pods reference (or all); [`pvcs`]: claims;
 //! - [`events`]: host events about synced objects -> virtual events;
+//! - [`replicate`]: `networking.replicateServices`, Services copied across on purpose;
+//!   [`kube_dns`]: how the host copy of `kube-system/kube-dns` reaches the cluster DNS;
 //! - [`metrics`]: queue depth, sync latency, errors (Prometheus text).
 
 pub mod configs;
 pub mod endpoints;
 pub mod events;
+pub mod kube_dns;
 pub mod kubernetes;
 pub mod meta;
 pub mod metrics;
 pub mod nodes;
 pub mod pods;
 pub mod pvcs;
+pub mod replicate;
 pub mod services;
 mod worker;
 
@@ -89,7 +93,6 @@ impl SyncerOptions {
 pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
     let to_host = &config.sync.to_host;
     let from_host = &config.sync.from_host;
-    let replicated = &config.networking.replicate_services;
     [
         (to_host.ingresses, "sync.toHost.ingresses"),
         (to_host.network_policies, "sync.toHost.networkPolicies"),
@@ -131,14 +134,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
         (
             !from_host.custom_resources.is_empty(),
             "sync.fromHost.customResources",
-        ),
-        (
-            !replicated.to_host.is_empty(),
-            "networking.replicateServices.toHost",
-        ),
-        (
-            !replicated.from_host.is_empty(),
-            "networking.replicateServices.fromHost",
         ),
     ]
     .into_iter()
@@ -205,6 +200,9 @@ pub struct HostSide {
     pub owner: Option<OwnerReference>,
     /// ClusterIP of that Service (what pods reach the virtual API server at).
     pub kube_ip: String,
+    /// That Service's selector, when it has one: the syncer runs in the pods it selects
+    /// (see [`kube_dns`]).
+    pub own_selector: Option<BTreeMap<String, String>>,
     pub info: HostInfo,
     /// Host Services the API server's create hook made for virtual Services not stored yet,
     /// by virtual UID: not orphans while their create is under way.
@@ -297,6 +295,11 @@ pub async fn prepare(options: SyncerOptions, host: Client) -> Result<Prepared, S
         .and_then(|s| s.cluster_ip.clone())
         .filter(|ip| ip != "None")
         .unwrap_or_default();
+    let own_selector = own
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.clone())
+        .filter(|s| !s.is_empty());
     if options.config.workload_service_account.is_none() {
         ensure_workload_service_account(&host, &names, owner.as_ref()).await?;
     }
@@ -306,6 +309,7 @@ pub async fn prepare(options: SyncerOptions, host: Client) -> Result<Prepared, S
         options,
         owner,
         kube_ip,
+        own_selector,
         info,
         pending_services: Default::default(),
     })))
@@ -463,6 +467,8 @@ pub(crate) struct Queues {
     pub pvcs: Queue,
     pub nodes: Queue,
     pub events: Queue,
+    /// Virtual keys of replicated Services (see [`replicate`]).
+    pub replicated: Queue,
 }
 
 /// Everything a sync needs.
@@ -542,8 +548,12 @@ impl Ctx {
         };
         let services = {
             let q = q.clone();
+            let replicated = replicate::virtual_keys(&host.options.config);
             informer::start(Api::<Service>::all(virt.clone()), move |svc| {
                 let key = object_key(&svc.metadata);
+                if replicated.contains(&key) {
+                    q.replicated.add(key.clone());
+                }
                 q.services.add(key.clone());
                 q.endpoints.add(key);
             })
@@ -739,6 +749,7 @@ fn spawn_loops(ctx: &Arc<Ctx>) {
     if ctx.config().sync.from_host.events {
         sync_loop!("events", events, OTHER_WORKERS, events::sync);
     }
+    replicate::spawn(ctx);
     tokio::spawn(kubernetes::run(ctx.clone()));
 }
 

@@ -19,6 +19,7 @@ use warren_controllers::queue;
 use super::worker::Next;
 use super::{Context, Ctx, HostSide, SyncError, cached, is_status, merge_patch, meta};
 use crate::names::{Names, labels};
+use crate::translate::replicate::is_replicated;
 use crate::translate::service::{host_service, virtual_cluster_ips};
 
 /// How long the create hook may take before the virtual create fails.
@@ -96,6 +97,15 @@ fn spec_differs(current: &ServiceSpec, next: &ServiceSpec) -> bool {
 fn desired_host_service(host: &HostSide, virtual_service: &Service) -> Service {
     let mut out = host_service(&host.names, virtual_service, host.owner.as_ref());
     meta::mark_managed_labels(&mut out.metadata, virtual_service.metadata.labels.as_ref());
+    let (namespace, name) = (
+        virtual_service.metadata.namespace.as_deref().unwrap_or_default(),
+        virtual_service.metadata.name.as_deref().unwrap_or_default(),
+    );
+    if super::kube_dns::is_kube_dns(namespace, name)
+        && let Some(spec) = out.spec.as_mut()
+    {
+        super::kube_dns::adjust_host_spec(host.own_selector.as_ref(), spec);
+    }
     out
 }
 
@@ -238,7 +248,8 @@ pub async fn before_create(host: &HostSide, service: &mut Value) -> Result<bool,
         service["spec"]["clusterIPs"] = json!([host.kube_ip]);
         return Ok(true);
     }
-    if !host.options.config.sync.to_host.services {
+    if !host.options.config.sync.to_host.services || is_replicated(&parsed.metadata) {
+        // A replica of a host Service (see `replicate`) keeps the address it asks for.
         return Ok(false);
     }
     let desired = desired_host_service(host, &parsed);
@@ -274,7 +285,9 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
         return Ok(Next::Done);
     }
     let names = ctx.names();
-    let virtual_service = cached(&ctx.v.services, Some(namespace), name);
+    // Replicas of host Services have no host copy of their own.
+    let virtual_service =
+        cached(&ctx.v.services, Some(namespace), name).filter(|s| !is_replicated(&s.metadata));
     let host_name = names.host_object(name, namespace);
     let host_now = cached(&ctx.h.services, Some(&host_name.namespace), &host_name.name)
         .filter(|h| ctx.virtual_key(&h.metadata, "Service").as_deref() == Some(key));

@@ -3,6 +3,7 @@
 
 pub mod metadata;
 pub mod pod;
+pub mod replicate;
 pub mod selectors;
 pub mod service;
 
