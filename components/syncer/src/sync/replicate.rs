@@ -191,9 +191,10 @@ where
     let stream = watcher(Api::<K>::namespaced(client.clone(), namespace), config)
         .default_backoff()
         .reflect(writer);
-    let namespace = namespace.to_owned();
+    let (namespace, name) = (namespace.to_owned(), name.to_owned());
     tokio::spawn(async move {
         futures::pin_mut!(stream);
+        let mut warned = false;
         while let Some(item) = stream.next().await {
             match item {
                 Ok(
@@ -204,7 +205,12 @@ where
                 ) => queue.add(key.clone()),
                 Ok(watcher::Event::Init) => {}
                 Err(e) => {
-                    tracing::debug!(error = %e, kind = %K::kind(&()), %namespace, "replicated service watch");
+                    // Said once (RBAC may keep us out of that namespace); retried quietly.
+                    if !std::mem::replace(&mut warned, true) {
+                        tracing::warn!(error = %e, kind = %K::kind(&()), %namespace, %name, "cannot watch the host side of a replicated service; retrying");
+                    } else {
+                        tracing::debug!(error = %e, kind = %K::kind(&()), %namespace, %name, "replicated service watch");
+                    }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
