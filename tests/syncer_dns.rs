@@ -597,6 +597,10 @@ fn host_kube_dns_selects_the_syncer_pod() {
         }
     };
     let w = virtual_cluster(vc, ns, &[]);
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: client}\nspec: {terminationGracePeriodSeconds: 1, containers: [{name: c, image: busybox}]}\n",
+    );
     let dns = dns_addr(&w);
     let name = format!("kube-dns-x-kube-system-x-{vc}");
     let host_kube_dns = eventually(
@@ -637,11 +641,8 @@ fn host_kube_dns_selects_the_syncer_pod() {
     let again = host_get(&["endpoints", "-n", ns, &name]).expect("endpoints");
     assert_eq!(again["metadata"]["resourceVersion"], rv);
 
-    // Synced pods get that Service's IP as their nameserver.
-    w.kubectl_apply_ok(
-        &["apply", "-f", "-"],
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: client}\nspec: {terminationGracePeriodSeconds: 1, containers: [{name: c, image: busybox}]}\n",
-    );
+    // Synced pods get that Service's IP as their nameserver (also one created before the DNS
+    // registered kube-dns: its host copy waited for the address).
     let host_pod = eventually(&w, "host pod", Duration::from_secs(30), || {
         host_get(&["pod", "-n", ns, &format!("client-x-default-x-{vc}")])
     });

@@ -72,6 +72,11 @@ pub fn plan(args: &ServeArgs) -> anyhow::Result<Plan> {
         }
         None => SyncerConfig::default(),
     };
+    // Without the DNS beside it, synced pods don't wait for kube-dns to get an address.
+    let config = SyncerConfig {
+        dns_enabled: config.dns_enabled && !args.no_dns,
+        ..config
+    };
     let host_mode = args.host_kubeconfig.is_some()
         || args.host_namespace.is_some()
         || (args.name.is_some() && in_pod());

@@ -346,6 +346,9 @@ fn renew_next(ctx: &Ctx, key: &str, renew_at: Option<i64>) -> Next {
 }
 
 async fn create_host(ctx: &Ctx, virtual_pod: &Pod) -> Result<Next, SyncError> {
+    if let Some(wait) = super::kube_dns::wait_for_address(ctx, virtual_pod) {
+        return Ok(Next::After(wait));
+    }
     let (namespace, name) = namespace_name(&virtual_pod.metadata);
     // What the pod mounts must be on the host before it starts.
     super::configs::ensure_for_pod(ctx, virtual_pod).await?;
