@@ -654,6 +654,11 @@ fn host_kube_dns_selects_the_syncer_pod() {
         host_pod["spec"]["dnsConfig"]["searches"][0],
         "default.svc.cluster.local"
     );
+    assert!(
+        !w.log()
+            .contains("the cluster DNS listens where host pods can't reach it"),
+        "no warning when the host reaches the DNS through the pod"
+    );
     report(&w);
 }
 
