@@ -930,14 +930,14 @@ fn service_accounts_sync_when_enabled() {
     let config = dir.path().join("vcluster.yaml");
     std::fs::write(
         &config,
-        "sync:\n  toHost:\n    serviceAccounts:\n      enabled: true\n    ingresses:\n      enabled: true\n",
+        "sync:\n  toHost:\n    serviceAccounts:\n      enabled: true\n    persistentVolumes:\n      enabled: true\n",
     )
     .expect("config");
     let config_arg = config.display().to_string();
     let w = virtual_cluster("vc6", "vc6-host", &["-f", &config_arg]);
     assert!(
         w.log()
-            .contains("warning: sync.toHost.ingresses: not synced by warren yet"),
+            .contains("warning: sync.toHost.persistentVolumes: not synced by warren yet"),
         "{}",
         w.log()
     );

@@ -1,5 +1,6 @@
 //! ConfigMaps and Secrets: copied to the host when a pod references them (volumes, projected
-//! sources, env, envFrom, imagePullSecrets), when marked `vcluster.loft.sh/force-sync: "true"`,
+//! sources, env, envFrom, imagePullSecrets) or an Ingress does (TLS, nginx auth annotations,
+//! see [`super::ingresses`]), when marked `vcluster.loft.sh/force-sync: "true"`,
 //! or all of them with `all: true`; the host copy goes when nothing needs it any more.
 //! ServiceAccounts (`sync.toHost.serviceAccounts`): all of them, so host pods can run as the
 //! host copy of their virtual account.
@@ -320,6 +321,7 @@ async fn sync_copied<K: Copied>(
             || settings.all
             || force_synced(v.meta())
             || K::KIND_ENUM.is_some_and(|kind| referenced_by_a_pod(ctx, key, kind))
+            || (K::KIND_ENUM == Some(Kind::Secret) && super::ingresses::uses_secret(ctx, key))
     });
     let Some(virtual_object) = virtual_object.filter(|_| needed) else {
         if let Some(host) = host_object {

@@ -17,11 +17,16 @@
 //! - [`events`]: host events about synced objects -> virtual events;
 //! - [`replicate`]: `networking.replicateServices`, Services copied across on purpose;
 //!   [`kube_dns`]: how the host copy of `kube-system/kube-dns` reaches the cluster DNS;
+//! - [`kinds`]: the optional kinds, when vcluster.yaml turns them on and the host serves them:
+//!   [`ingresses`] to the host; [`classes`]: IngressClasses from it;
 //! - [`metrics`]: queue depth, sync latency, errors (Prometheus text).
 
+pub mod classes;
 pub mod configs;
 pub mod endpoints;
 pub mod events;
+pub mod ingresses;
+pub mod kinds;
 pub mod kube_dns;
 pub mod kubernetes;
 pub mod meta;
@@ -94,7 +99,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
     let to_host = &config.sync.to_host;
     let from_host = &config.sync.from_host;
     [
-        (to_host.ingresses, "sync.toHost.ingresses"),
         (to_host.network_policies, "sync.toHost.networkPolicies"),
         (
             to_host.pod_disruption_budgets,
@@ -106,10 +110,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
         (
             !to_host.custom_resources.is_empty(),
             "sync.toHost.customResources",
-        ),
-        (
-            from_host.ingress_classes.enabled,
-            "sync.fromHost.ingressClasses",
         ),
         (
             from_host.runtime_classes.enabled,
@@ -188,6 +188,8 @@ pub struct HostInfo {
     pub version: String,
     /// The host serves `discovery.k8s.io/v1` (1.21+).
     pub endpoint_slices_v1: bool,
+    /// Which of the optional kinds the host serves.
+    pub kinds: kinds::HostKinds,
 }
 
 /// The host side, ready: client, naming rules, the owner of host objects and the address of
@@ -279,6 +281,7 @@ pub async fn prepare(options: SyncerOptions, host: Client) -> Result<Prepared, S
     let info = HostInfo {
         version: version.git_version,
         endpoint_slices_v1,
+        kinds: kinds::discover(&host, &groups).await?,
     };
     let own = ensure_own_service(&host, &names, options.api_port).await?;
     let owner = own.metadata.uid.clone().map(|uid| OwnerReference {
@@ -483,6 +486,8 @@ pub(crate) struct Ctx {
     /// When each pod's service account tokens are due for renewal (seconds since the epoch),
     /// so a renewal is scheduled once, not at every sync.
     pub token_renewals: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Caches and queues of the optional kinds.
+    pub kinds: kinds::Kinds,
 }
 
 impl Ctx {
@@ -660,6 +665,7 @@ impl Ctx {
         };
 
         let pod_options = PodOptions::new(&host.options.config, names.vcluster());
+        let kinds = kinds::Kinds::start(&host, &virt, &q.secrets);
         Arc::new(Ctx {
             host,
             virt,
@@ -689,6 +695,7 @@ impl Ctx {
             q,
             metrics: metrics::Metrics::default(),
             token_renewals: Default::default(),
+            kinds,
         })
     }
 }
@@ -750,6 +757,7 @@ fn spawn_loops(ctx: &Arc<Ctx>) {
         sync_loop!("events", events, OTHER_WORKERS, events::sync);
     }
     replicate::spawn(ctx);
+    kinds::spawn_loops(ctx);
     tokio::spawn(kubernetes::run(ctx.clone()));
 }
 
@@ -872,12 +880,30 @@ mod tests {
     fn defaults_need_nothing_unsynced() {
         assert!(not_synced_yet(&SyncerConfig::default()).is_empty());
         let loaded = crate::config::parse(
-            "sync:\n  toHost:\n    ingresses:\n      enabled: true\n    serviceAccounts:\n      enabled: true\n",
+            "sync:\n  toHost:\n    ingresses:\n      enabled: true\n    networkPolicies:\n      enabled: true\n    podDisruptionBudgets:\n      enabled: true\n    priorityClasses:\n      enabled: true\n    storageClasses:\n      enabled: true\n    persistentVolumes:\n      enabled: true\n",
         )
         .unwrap();
         assert_eq!(
             not_synced_yet(&loaded.config),
-            ["sync.toHost.ingresses", "sync.fromHost.ingressClasses"]
+            [
+                "sync.toHost.networkPolicies",
+                "sync.toHost.podDisruptionBudgets",
+                "sync.toHost.priorityClasses",
+                "sync.toHost.storageClasses",
+                "sync.toHost.persistentVolumes",
+            ]
+        );
+        let from_host = crate::config::parse(
+            "sync:\n  fromHost:\n    ingressClasses:\n      enabled: true\n    priorityClasses:\n      enabled: true\n    storageClasses:\n      enabled: true\n    runtimeClasses:\n      enabled: true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            not_synced_yet(&from_host.config),
+            [
+                "sync.fromHost.runtimeClasses",
+                "sync.fromHost.priorityClasses",
+                "sync.fromHost.storageClasses",
+            ]
         );
     }
 }

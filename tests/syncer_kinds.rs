@@ -1,0 +1,298 @@
+//! The syncer's optional kinds end to end (the vcluster.yaml syncs that are off by default),
+//! against the test bed's real Kubernetes 1.20 host, one test per kind: the host object with
+//! its names, labels, annotations and rewritten references, what comes back, and the host
+//! object deleted with the virtual one.
+//!
+//! One host cluster (and its fake node agent) is shared by the tests of this file; each test
+//! uses its own host namespace and virtual cluster name, and cluster-scoped host objects it
+//! makes carry its name.
+
+#[path = "hostcluster/mod.rs"]
+mod hostcluster;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use hostcluster::HostCluster;
+use hostcluster::fake_node::{FakeNodeConfig, FakeNodes};
+use serde_json::Value;
+use warren_e2e::Warren;
+
+struct Host {
+    cluster: HostCluster,
+    _nodes: FakeNodes,
+}
+
+/// The shared host cluster: two fake nodes; deleted pods go within a second.
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let cluster = HostCluster::start();
+        let nodes = FakeNodes::start(
+            &cluster.kubeconfig,
+            FakeNodeConfig {
+                nodes: 2,
+                max_grace: Some(Duration::from_secs(1)),
+                ..FakeNodeConfig::default()
+            },
+        )
+        .expect("fake nodes");
+        Host {
+            cluster,
+            _nodes: nodes,
+        }
+    })
+}
+
+/// A virtual cluster `name` syncing to host namespace `namespace` (created if missing) with
+/// `config` as its vcluster.yaml; the directory holding the file lives as long as it runs.
+fn virtual_cluster(name: &str, namespace: &str, config: &str) -> (Warren, tempfile::TempDir) {
+    let host = host();
+    let _ = host.cluster.kubectl(&["create", "namespace", namespace]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join("vcluster.yaml");
+    std::fs::write(&config_path, config).expect("vcluster.yaml");
+    let kubeconfig = host.cluster.kubeconfig.display().to_string();
+    let config_arg = config_path.display().to_string();
+    let w = Warren::start_with(&[
+        "--name",
+        name,
+        "--host-kubeconfig",
+        &kubeconfig,
+        "--host-namespace",
+        namespace,
+        "-f",
+        &config_arg,
+        "--log",
+        "info,warren_syncer=debug",
+    ]);
+    (w, dir)
+}
+
+/// Polls `f` until it returns Some, or panics with `what` (and the server log) after `timeout`.
+fn eventually<T>(w: &Warren, what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}: {what}\nwarren log tail:\n{}",
+            tail(&w.log(), 60)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Prints the syncer's warnings and failed syncs (seen with --nocapture).
+fn report(w: &Warren) {
+    for line in w.log().lines() {
+        if line.contains("WARN") || line.contains("ERROR") || line.contains("sync failed") {
+            eprintln!("{line}");
+        }
+    }
+}
+
+fn tail(s: &str, lines: usize) -> String {
+    let all: Vec<&str> = s.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// `kubectl get` on the host as JSON, `None` when it fails (not found).
+fn host_get(args: &[&str]) -> Option<Value> {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let out = host().cluster.kubectl(&all);
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).ok())
+        .flatten()
+}
+
+/// `kubectl get` in the virtual cluster as JSON, `None` when it fails.
+fn virtual_get(w: &Warren, args: &[&str]) -> Option<Value> {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let out = w.kubectl(&all);
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).ok())
+        .flatten()
+}
+
+fn host_apply(manifest: &str) {
+    let out = host()
+        .cluster
+        .kubectl_stdin(&["apply", "-f", "-"], manifest);
+    assert!(
+        out.status.success(),
+        "host apply failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts that the object `get` reads is not rewritten once synced (no update loop between
+/// the syncer and an API server's defaults).
+fn stays_put(what: &str, get: impl Fn() -> Option<Value>) {
+    let version = |o: Option<Value>| o.map(|o| o["metadata"]["resourceVersion"].clone());
+    let before = version(get());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(before, version(get()), "{what} keeps being rewritten");
+}
+
+/// Waits until the host object is gone.
+fn host_gone(w: &Warren, what: &str, args: &[&str]) {
+    eventually(w, what, Duration::from_secs(20), || {
+        host_get(args).is_none().then_some(())
+    });
+}
+
+#[test]
+fn ingresses_go_to_the_host_with_their_secrets_and_status_comes_back() {
+    // A class on the host: mirrored into the virtual cluster (on with ingress sync).
+    host_apply(
+        "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata:\n  name: kinds1-nginx\n  labels:\n    team: edge\nspec:\n  controller: k8s.io/ingress-nginx\n",
+    );
+    let (w, _config) = virtual_cluster(
+        "kinds1",
+        "kinds1-host",
+        "sync:\n  toHost:\n    ingresses:\n      enabled: true\n",
+    );
+    assert!(
+        !w.log().contains("sync.toHost.ingresses: not synced"),
+        "{}",
+        w.log()
+    );
+    let class = eventually(
+        &w,
+        "ingress class mirrored",
+        Duration::from_secs(20),
+        || virtual_get(&w, &["ingressclass", "kinds1-nginx"]),
+    );
+    assert_eq!(class["spec"]["controller"], "k8s.io/ingress-nginx");
+    assert_eq!(class["metadata"]["labels"]["team"], "edge");
+    stays_put("mirrored ingress class", || {
+        virtual_get(&w, &["ingressclass", "kinds1-nginx"])
+    });
+
+    w.kubectl_ok(&[
+        "create",
+        "secret",
+        "generic",
+        "shop-tls",
+        "--from-literal=tls.crt=c",
+        "--from-literal=tls.key=k",
+    ]);
+    w.kubectl_ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        r#"apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop
+  annotations:
+    cert-manager.io/cluster-issuer: letsencrypt
+spec:
+  ingressClassName: kinds1-nginx
+  tls:
+  - hosts: [shop.example]
+    secretName: shop-tls
+  rules:
+  - host: shop.example
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: web
+            port:
+              number: 80
+"#,
+    );
+    let ingress = eventually(&w, "host ingress", Duration::from_secs(20), || {
+        host_get(&["ingress", "-n", "kinds1-host", "shop-x-default-x-kinds1"])
+    });
+    assert_eq!(ingress["spec"]["ingressClassName"], "kinds1-nginx");
+    assert_eq!(
+        ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"],
+        "web-x-default-x-kinds1"
+    );
+    assert_eq!(
+        ingress["spec"]["tls"][0]["secretName"],
+        "shop-tls-x-default-x-kinds1"
+    );
+    let annotations = &ingress["metadata"]["annotations"];
+    assert_eq!(annotations["cert-manager.io/cluster-issuer"], "letsencrypt");
+    assert_eq!(
+        annotations["vcluster.loft.sh/object-kind"],
+        "networking.k8s.io/v1, Kind=Ingress"
+    );
+    assert_eq!(
+        ingress["metadata"]["labels"]["vcluster.loft.sh/managed-by"],
+        "kinds1"
+    );
+    assert_eq!(ingress["metadata"]["ownerReferences"][0]["name"], "kinds1");
+    // The TLS Secret follows the Ingress to the host.
+    eventually(&w, "host TLS secret", Duration::from_secs(20), || {
+        host_get(&["secret", "-n", "kinds1-host", "shop-tls-x-default-x-kinds1"])
+    });
+
+    // What the host's ingress controller reports shows in the virtual cluster.
+    host().cluster.kubectl_ok(&[
+        "patch",
+        "ingress",
+        "-n",
+        "kinds1-host",
+        "shop-x-default-x-kinds1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}}}"#,
+    ]);
+    eventually(
+        &w,
+        "virtual ingress status",
+        Duration::from_secs(20),
+        || {
+            let ingress = virtual_get(&w, &["ingress", "shop"])?;
+            (ingress["status"]["loadBalancer"]["ingress"][0]["ip"] == "192.0.2.10").then_some(())
+        },
+    );
+    stays_put("host ingress", || {
+        host_get(&["ingress", "-n", "kinds1-host", "shop-x-default-x-kinds1"])
+    });
+    stays_put("virtual ingress", || virtual_get(&w, &["ingress", "shop"]));
+
+    // Deleting the virtual Ingress deletes the host one, and the Secret nothing uses any more.
+    w.kubectl_ok(&["delete", "ingress", "shop"]);
+    host_gone(
+        &w,
+        "host ingress deleted",
+        &["ingress", "-n", "kinds1-host", "shop-x-default-x-kinds1"],
+    );
+    host_gone(
+        &w,
+        "host TLS secret deleted",
+        &["secret", "-n", "kinds1-host", "shop-tls-x-default-x-kinds1"],
+    );
+
+    // A class gone from the host goes from the virtual cluster.
+    host()
+        .cluster
+        .kubectl_ok(&["delete", "ingressclass", "kinds1-nginx"]);
+    eventually(
+        &w,
+        "mirrored ingress class deleted",
+        Duration::from_secs(20),
+        || {
+            virtual_get(&w, &["ingressclass", "kinds1-nginx"])
+                .is_none()
+                .then_some(())
+        },
+    );
+    report(&w);
+}
