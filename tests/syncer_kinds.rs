@@ -296,3 +296,149 @@ spec:
     );
     report(&w);
 }
+
+#[test]
+fn network_policies_keep_isolation_and_dns() {
+    let (w, _config) = virtual_cluster(
+        "kinds2",
+        "kinds2-host",
+        "sync:\n  toHost:\n    networkPolicies:\n      enabled: true\n",
+    );
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web
+spec:
+  podSelector:
+    matchLabels:
+      app: web
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          team: a
+    - podSelector:
+        matchLabels:
+          role: front
+  egress:
+  - to:
+    - podSelector:
+        matchLabels:
+          app: db
+    ports:
+    - port: 5432
+"#,
+    );
+    let dns_port = eventually(&w, "kube-dns endpoints", Duration::from_secs(20), || {
+        let endpoints = virtual_get(&w, &["endpoints", "-n", "kube-system", "kube-dns"])?;
+        endpoints["subsets"][0]["ports"][0]["port"].as_i64()
+    });
+    let policy = eventually(
+        &w,
+        "host policy with the DNS port",
+        Duration::from_secs(20),
+        || {
+            let policy = host_get(&[
+                "networkpolicy",
+                "-n",
+                "kinds2-host",
+                "web-x-default-x-kinds2",
+            ])?;
+            policy["spec"]["egress"][1]["ports"]
+                .as_array()?
+                .iter()
+                .any(|p| p["port"] == dns_port)
+                .then_some(policy)
+        },
+    );
+    let spec = &policy["spec"];
+    assert_eq!(
+        spec["podSelector"],
+        serde_json::json!({"matchLabels": {
+            "app": "web",
+            "vcluster.loft.sh/managed-by": "kinds2",
+            "vcluster.loft.sh/namespace": "default"
+        }})
+    );
+    assert_eq!(
+        spec["policyTypes"],
+        serde_json::json!(["Ingress", "Egress"])
+    );
+    let from = spec["ingress"][0]["from"].as_array().unwrap();
+    // namespaceSelector folded into a pod selector on the namespace-label copies
+    assert!(from[0]["namespaceSelector"].is_null());
+    let folded = from[0]["podSelector"]["matchLabels"].as_object().unwrap();
+    assert_eq!(folded["vcluster.loft.sh/managed-by"], "kinds2");
+    assert!(
+        folded
+            .iter()
+            .any(|(k, v)| k.starts_with("vcluster.loft.sh/ns-label-kinds2-x-") && v == "a"),
+        "{folded:?}"
+    );
+    assert_eq!(
+        from[1]["podSelector"]["matchLabels"],
+        serde_json::json!({
+            "role": "front",
+            "vcluster.loft.sh/managed-by": "kinds2",
+            "vcluster.loft.sh/namespace": "default"
+        })
+    );
+    assert_eq!(
+        spec["egress"][0]["to"][0]["podSelector"]["matchLabels"],
+        serde_json::json!({
+            "app": "db",
+            "vcluster.loft.sh/managed-by": "kinds2",
+            "vcluster.loft.sh/namespace": "default"
+        })
+    );
+    // The DNS rule: 53 and the listener's port, UDP and TCP, to the syncer's pods.
+    let dns = &spec["egress"][1];
+    assert_eq!(
+        dns["to"][0]["podSelector"]["matchLabels"],
+        serde_json::json!({"app": "vcluster", "release": "kinds2"})
+    );
+    let ports: Vec<(i64, String)> = dns["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["port"].as_i64().unwrap(),
+                p["protocol"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            (53, "UDP".to_owned()),
+            (53, "TCP".to_owned()),
+            (dns_port, "UDP".to_owned()),
+            (dns_port, "TCP".to_owned())
+        ]
+    );
+
+    stays_put("host policy", || {
+        host_get(&[
+            "networkpolicy",
+            "-n",
+            "kinds2-host",
+            "web-x-default-x-kinds2",
+        ])
+    });
+    w.kubectl_ok(&["delete", "networkpolicy", "web"]);
+    host_gone(
+        &w,
+        "host policy deleted",
+        &[
+            "networkpolicy",
+            "-n",
+            "kinds2-host",
+            "web-x-default-x-kinds2",
+        ],
+    );
+    report(&w);
+}

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `sync.toHost.ingresses` | [`super::ingresses`] | ingresses (networking.k8s.io): get list watch create update patch delete in the host namespace; ingresses/status: get |
 //! | `sync.fromHost.ingressClasses` | [`super::classes`] | ingressclasses (networking.k8s.io): get list watch, cluster-wide |
+//! | `sync.toHost.networkPolicies` | [`super::network_policies`] | networkpolicies (networking.k8s.io): get list watch create update patch delete in the host namespace |
 //!
 //! What the host serves is found out once, in [`super::prepare`] ([`HostKinds`]); a kind it
 //! does not serve is skipped with one warning.
@@ -20,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::core::v1::Endpoints;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, ObjectMeta};
 use kube::api::Api;
 use kube::runtime::reflector::{self, Lookup, Store};
@@ -126,6 +128,10 @@ where
 pub(crate) struct Kinds {
     pub ingresses: Option<Pair<Ingress>>,
     pub ingress_classes: Option<Pair<IngressClass>>,
+    pub network_policies: Option<Pair<NetworkPolicy>>,
+    /// The virtual `kube-system/kube-dns` Endpoints (where the DNS listens), for the DNS egress
+    /// rule of network policies.
+    pub kube_dns: Option<Store<Endpoints>>,
 }
 
 /// Whether a cache holds its first list.
@@ -330,6 +336,40 @@ impl Kinds {
                 );
             }
         }
+        if to_host.network_policies {
+            if served.network_policies {
+                let q = Queue::default();
+                let v = watch_virtual::<NetworkPolicy>(virt, &q);
+                let h = watch_owned(
+                    Api::<NetworkPolicy>::namespaced(hc.clone(), &host_ns),
+                    vc.clone(),
+                    (),
+                    names.clone(),
+                    ("networking.k8s.io/v1", "NetworkPolicy"),
+                    &q,
+                );
+                if config.dns_enabled {
+                    // A new DNS listener port changes every policy's DNS rule.
+                    let (policies, pq) = (v.clone(), q.clone());
+                    kinds.kube_dns = Some(watch(
+                        Api::<Endpoints>::namespaced(virt.clone(), "kube-system"),
+                        watcher::Config::default().fields("metadata.name=kube-dns"),
+                        (),
+                        move |_: &Endpoints, _| {
+                            for policy in policies.state() {
+                                pq.add(object_key(&policy.metadata));
+                            }
+                        },
+                    ));
+                }
+                kinds.network_policies = Some(Pair { v, h, q });
+            } else {
+                unserved(
+                    "sync.toHost.networkPolicies",
+                    "networking.k8s.io/v1 NetworkPolicies",
+                );
+            }
+        }
         kinds
     }
 }
@@ -360,6 +400,9 @@ pub(crate) fn spawn_loops(ctx: &Arc<Ctx>) {
     }
     if let Some(pair) = &kinds.ingress_classes {
         sync_loop!("ingressclasses", pair.q, super::classes::sync_ingress_class);
+    }
+    if let Some(pair) = &kinds.network_policies {
+        sync_loop!("networkpolicies", pair.q, super::network_policies::sync);
     }
 }
 

@@ -18,7 +18,7 @@
 //! - [`replicate`]: `networking.replicateServices`, Services copied across on purpose;
 //!   [`kube_dns`]: how the host copy of `kube-system/kube-dns` reaches the cluster DNS;
 //! - [`kinds`]: the optional kinds, when vcluster.yaml turns them on and the host serves them:
-//!   [`ingresses`] to the host; [`classes`]: IngressClasses from it;
+//!   [`ingresses`], [`network_policies`] to the host; [`classes`]: IngressClasses from it;
 //! - [`metrics`]: queue depth, sync latency, errors (Prometheus text).
 
 pub mod classes;
@@ -31,6 +31,7 @@ pub mod kube_dns;
 pub mod kubernetes;
 pub mod meta;
 pub mod metrics;
+pub mod network_policies;
 pub mod nodes;
 pub mod pods;
 pub mod pvcs;
@@ -99,7 +100,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
     let to_host = &config.sync.to_host;
     let from_host = &config.sync.from_host;
     [
-        (to_host.network_policies, "sync.toHost.networkPolicies"),
         (
             to_host.pod_disruption_budgets,
             "sync.toHost.podDisruptionBudgets",
@@ -886,7 +886,6 @@ mod tests {
         assert_eq!(
             not_synced_yet(&loaded.config),
             [
-                "sync.toHost.networkPolicies",
                 "sync.toHost.podDisruptionBudgets",
                 "sync.toHost.priorityClasses",
                 "sync.toHost.storageClasses",

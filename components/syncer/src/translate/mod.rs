@@ -4,6 +4,7 @@
 pub mod classes;
 pub mod ingress;
 pub mod metadata;
+pub mod network_policy;
 pub mod pod;
 pub mod replicate;
 pub mod selectors;
