@@ -442,3 +442,61 @@ spec:
     );
     report(&w);
 }
+
+#[test]
+fn pod_disruption_budgets_go_to_a_1_20_host_as_v1beta1() {
+    let (w, _config) = virtual_cluster(
+        "kinds3",
+        "kinds3-host",
+        "sync:\n  toHost:\n    podDisruptionBudgets:\n      enabled: true\n",
+    );
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: web\n",
+    );
+    let pdb = eventually(&w, "host PDB", Duration::from_secs(20), || {
+        host_get(&[
+            "poddisruptionbudgets.v1beta1.policy",
+            "-n",
+            "kinds3-host",
+            "web-x-default-x-kinds3",
+        ])
+    });
+    assert_eq!(pdb["apiVersion"], "policy/v1beta1");
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+    assert_eq!(
+        pdb["spec"]["selector"],
+        serde_json::json!({"matchLabels": {
+            "app": "web",
+            "vcluster.loft.sh/managed-by": "kinds3",
+            "vcluster.loft.sh/namespace": "default"
+        }})
+    );
+    assert_eq!(
+        pdb["metadata"]["annotations"]["vcluster.loft.sh/object-kind"],
+        "policy/v1, Kind=PodDisruptionBudget"
+    );
+    stays_put("host PDB", || {
+        host_get(&["pdb", "-n", "kinds3-host", "web-x-default-x-kinds3"])
+    });
+    // A change follows.
+    w.kubectl_ok(&[
+        "patch",
+        "pdb",
+        "web",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"minAvailable":2}}"#,
+    ]);
+    eventually(&w, "host PDB updated", Duration::from_secs(20), || {
+        let pdb = host_get(&["pdb", "-n", "kinds3-host", "web-x-default-x-kinds3"])?;
+        (pdb["spec"]["minAvailable"] == 2).then_some(())
+    });
+    w.kubectl_ok(&["delete", "pdb", "web"]);
+    host_gone(
+        &w,
+        "host PDB deleted",
+        &["pdb", "-n", "kinds3-host", "web-x-default-x-kinds3"],
+    );
+    report(&w);
+}

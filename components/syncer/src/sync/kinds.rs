@@ -6,9 +6,11 @@
 //! | `sync.toHost.ingresses` | [`super::ingresses`] | ingresses (networking.k8s.io): get list watch create update patch delete in the host namespace; ingresses/status: get |
 //! | `sync.fromHost.ingressClasses` | [`super::classes`] | ingressclasses (networking.k8s.io): get list watch, cluster-wide |
 //! | `sync.toHost.networkPolicies` | [`super::network_policies`] | networkpolicies (networking.k8s.io): get list watch create update patch delete in the host namespace |
+//! | `sync.toHost.podDisruptionBudgets` | [`super::pdbs`] | poddisruptionbudgets (policy): get list watch create update patch delete in the host namespace |
 //!
 //! What the host serves is found out once, in [`super::prepare`] ([`HostKinds`]); a kind it
-//! does not serve is skipped with one warning.
+//! does not serve is skipped with one warning. PodDisruptionBudgets go to the host as policy/v1,
+//! or policy/v1beta1 on hosts before 1.21.
 //!
 //! The caches here are filled in the background (a host that forbids listing a kind must not
 //! hold up the other loops); a sync waits until both caches of its kind hold their first list,
@@ -23,8 +25,9 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Endpoints;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, ObjectMeta};
-use kube::api::Api;
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Lookup, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
@@ -123,6 +126,14 @@ where
     pub q: Queue,
 }
 
+/// Host PodDisruptionBudgets are read in whichever policy version the host serves.
+pub(crate) struct PdbStores {
+    pub v: Store<PodDisruptionBudget>,
+    pub h: Store<DynamicObject>,
+    pub resource: ApiResource,
+    pub q: Queue,
+}
+
 /// Caches and queues of the optional kinds that are on and served by the host.
 #[derive(Default)]
 pub(crate) struct Kinds {
@@ -132,6 +143,7 @@ pub(crate) struct Kinds {
     /// The virtual `kube-system/kube-dns` Endpoints (where the DNS listens), for the DNS egress
     /// rule of network policies.
     pub kube_dns: Option<Store<Endpoints>>,
+    pub pdbs: Option<PdbStores>,
 }
 
 /// Whether a cache holds its first list.
@@ -370,6 +382,33 @@ impl Kinds {
                 );
             }
         }
+        if to_host.pod_disruption_budgets {
+            if let Some(version) = served.pdb_version.clone() {
+                let q = Queue::default();
+                let resource = ApiResource {
+                    group: "policy".into(),
+                    api_version: format!("policy/{version}"),
+                    version,
+                    kind: "PodDisruptionBudget".into(),
+                    plural: "poddisruptionbudgets".into(),
+                };
+                let v = watch_virtual::<PodDisruptionBudget>(virt, &q);
+                let h = watch_owned(
+                    Api::<DynamicObject>::namespaced_with(hc.clone(), &host_ns, &resource),
+                    vc.clone(),
+                    resource.clone(),
+                    names.clone(),
+                    ("policy/v1", "PodDisruptionBudget"),
+                    &q,
+                );
+                kinds.pdbs = Some(PdbStores { v, h, resource, q });
+            } else {
+                unserved(
+                    "sync.toHost.podDisruptionBudgets",
+                    "policy/v1 or policy/v1beta1 PodDisruptionBudgets",
+                );
+            }
+        }
         kinds
     }
 }
@@ -403,6 +442,9 @@ pub(crate) fn spawn_loops(ctx: &Arc<Ctx>) {
     }
     if let Some(pair) = &kinds.network_policies {
         sync_loop!("networkpolicies", pair.q, super::network_policies::sync);
+    }
+    if let Some(pdbs) = &kinds.pdbs {
+        sync_loop!("poddisruptionbudgets", pdbs.q, super::pdbs::sync);
     }
 }
 

@@ -18,7 +18,8 @@
 //! - [`replicate`]: `networking.replicateServices`, Services copied across on purpose;
 //!   [`kube_dns`]: how the host copy of `kube-system/kube-dns` reaches the cluster DNS;
 //! - [`kinds`]: the optional kinds, when vcluster.yaml turns them on and the host serves them:
-//!   [`ingresses`], [`network_policies`] to the host; [`classes`]: IngressClasses from it;
+//!   [`ingresses`], [`network_policies`], [`pdbs`] to the host; [`classes`]: IngressClasses
+//!   from it;
 //! - [`metrics`]: queue depth, sync latency, errors (Prometheus text).
 
 pub mod classes;
@@ -33,6 +34,7 @@ pub mod meta;
 pub mod metrics;
 pub mod network_policies;
 pub mod nodes;
+pub mod pdbs;
 pub mod pods;
 pub mod pvcs;
 pub mod replicate;
@@ -100,10 +102,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
     let to_host = &config.sync.to_host;
     let from_host = &config.sync.from_host;
     [
-        (
-            to_host.pod_disruption_budgets,
-            "sync.toHost.podDisruptionBudgets",
-        ),
         (to_host.priority_classes, "sync.toHost.priorityClasses"),
         (to_host.storage_classes, "sync.toHost.storageClasses"),
         (to_host.persistent_volumes, "sync.toHost.persistentVolumes"),
@@ -886,7 +884,6 @@ mod tests {
         assert_eq!(
             not_synced_yet(&loaded.config),
             [
-                "sync.toHost.podDisruptionBudgets",
                 "sync.toHost.priorityClasses",
                 "sync.toHost.storageClasses",
                 "sync.toHost.persistentVolumes",

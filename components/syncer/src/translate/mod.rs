@@ -5,6 +5,7 @@ pub mod classes;
 pub mod ingress;
 pub mod metadata;
 pub mod network_policy;
+pub mod pdb;
 pub mod pod;
 pub mod replicate;
 pub mod selectors;
