@@ -500,3 +500,64 @@ fn pod_disruption_budgets_go_to_a_1_20_host_as_v1beta1() {
     );
     report(&w);
 }
+
+#[test]
+fn priority_classes_go_to_the_host_and_pods_use_them() {
+    // Left over from an earlier run of this virtual cluster whose class is gone: deleted at
+    // start-up.
+    host_apply(
+        "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: vcluster-ghost-x-kinds4-host-x-kinds4\n  labels:\n    vcluster.loft.sh/managed-by: kinds4-host-x-kinds4\n  annotations:\n    vcluster.loft.sh/object-name: ghost\n    vcluster.loft.sh/object-kind: scheduling.k8s.io/v1, Kind=PriorityClass\nvalue: 10\n",
+    );
+    let (w, _config) = virtual_cluster(
+        "kinds4",
+        "kinds4-host",
+        "sync:\n  toHost:\n    priorityClasses:\n      enabled: true\n",
+    );
+    host_gone(
+        &w,
+        "orphaned host priority class deleted",
+        &["priorityclass", "vcluster-ghost-x-kinds4-host-x-kinds4"],
+    );
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: high\nvalue: 1000\ndescription: important\n",
+    );
+    let class = eventually(&w, "host priority class", Duration::from_secs(20), || {
+        host_get(&["priorityclass", "vcluster-high-x-kinds4-host-x-kinds4"])
+    });
+    assert_eq!(class["value"], 1000);
+    assert_eq!(class["description"], "important");
+    assert_eq!(
+        class["metadata"]["labels"]["vcluster.loft.sh/managed-by"],
+        "kinds4-host-x-kinds4"
+    );
+    assert_eq!(
+        class["metadata"]["annotations"]["vcluster.loft.sh/object-name"],
+        "high"
+    );
+
+    stays_put("host priority class", || {
+        host_get(&["priorityclass", "vcluster-high-x-kinds4-host-x-kinds4"])
+    });
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: urgent\nspec:\n  priorityClassName: high\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: nginx\n",
+    );
+    let pod = eventually(&w, "host pod", Duration::from_secs(30), || {
+        host_get(&["pod", "-n", "kinds4-host", "urgent-x-default-x-kinds4"])
+    });
+    assert_eq!(
+        pod["spec"]["priorityClassName"],
+        "vcluster-high-x-kinds4-host-x-kinds4"
+    );
+    assert_eq!(pod["spec"]["priority"], 1000);
+
+    w.kubectl_ok(&["delete", "pod", "urgent", "--wait=false"]);
+    w.kubectl_ok(&["delete", "priorityclass", "high"]);
+    host_gone(
+        &w,
+        "host priority class deleted",
+        &["priorityclass", "vcluster-high-x-kinds4-host-x-kinds4"],
+    );
+    report(&w);
+}

@@ -7,6 +7,8 @@
 //! | `sync.fromHost.ingressClasses` | [`super::classes`] | ingressclasses (networking.k8s.io): get list watch, cluster-wide |
 //! | `sync.toHost.networkPolicies` | [`super::network_policies`] | networkpolicies (networking.k8s.io): get list watch create update patch delete in the host namespace |
 //! | `sync.toHost.podDisruptionBudgets` | [`super::pdbs`] | poddisruptionbudgets (policy): get list watch create update patch delete in the host namespace |
+//! | `sync.toHost.priorityClasses` | [`super::classes`] | priorityclasses (scheduling.k8s.io): get list watch create update patch delete, cluster-wide |
+//! | `sync.fromHost.priorityClasses` | [`super::classes`] | priorityclasses (scheduling.k8s.io): get list watch, cluster-wide |
 //!
 //! What the host serves is found out once, in [`super::prepare`] ([`HostKinds`]); a kind it
 //! does not serve is skipped with one warning. PodDisruptionBudgets go to the host as policy/v1,
@@ -26,6 +28,7 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Endpoints;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, ObjectMeta};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Lookup, Store};
@@ -144,6 +147,8 @@ pub(crate) struct Kinds {
     /// rule of network policies.
     pub kube_dns: Option<Store<Endpoints>>,
     pub pdbs: Option<PdbStores>,
+    /// toHost or fromHost (never both: vcluster.yaml rejects it).
+    pub priority_classes: Option<Pair<PriorityClass>>,
 }
 
 /// Whether a cache holds its first list.
@@ -288,6 +293,7 @@ impl Kinds {
         let hc = &host.client;
         let host_ns = names.own_host_namespace().to_owned();
         let vc = names.vcluster().to_owned();
+        let cluster_marker = names.marker_label_cluster();
         let to_host = &config.sync.to_host;
         let from_host = &config.sync.from_host;
         let mut kinds = Kinds::default();
@@ -409,6 +415,33 @@ impl Kinds {
                 );
             }
         }
+        let priority_to_host = to_host.priority_classes;
+        if priority_to_host || from_host.priority_classes.enabled {
+            let key = if priority_to_host {
+                "sync.toHost.priorityClasses"
+            } else {
+                "sync.fromHost.priorityClasses"
+            };
+            if served.priority_classes {
+                let q = Queue::default();
+                let v = watch_virtual::<PriorityClass>(virt, &q);
+                let h = if priority_to_host {
+                    watch_owned(
+                        Api::<PriorityClass>::all(hc.clone()),
+                        cluster_marker.clone(),
+                        (),
+                        names.clone(),
+                        ("scheduling.k8s.io/v1", "PriorityClass"),
+                        &q,
+                    )
+                } else {
+                    watch_all::<PriorityClass>(hc, &q)
+                };
+                kinds.priority_classes = Some(Pair { v, h, q });
+            } else {
+                unserved(key, "scheduling.k8s.io/v1 PriorityClasses");
+            }
+        }
         kinds
     }
 }
@@ -445,6 +478,13 @@ pub(crate) fn spawn_loops(ctx: &Arc<Ctx>) {
     }
     if let Some(pdbs) = &kinds.pdbs {
         sync_loop!("poddisruptionbudgets", pdbs.q, super::pdbs::sync);
+    }
+    if let Some(pair) = &kinds.priority_classes {
+        sync_loop!(
+            "priorityclasses",
+            pair.q,
+            super::classes::sync_priority_class
+        );
     }
 }
 

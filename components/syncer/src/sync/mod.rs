@@ -18,8 +18,8 @@
 //! - [`replicate`]: `networking.replicateServices`, Services copied across on purpose;
 //!   [`kube_dns`]: how the host copy of `kube-system/kube-dns` reaches the cluster DNS;
 //! - [`kinds`]: the optional kinds, when vcluster.yaml turns them on and the host serves them:
-//!   [`ingresses`], [`network_policies`], [`pdbs`] to the host; [`classes`]: IngressClasses
-//!   from it;
+//!   [`ingresses`], [`network_policies`], [`pdbs`] to the host; [`classes`]: PriorityClasses
+//!   to the host, IngressClasses and PriorityClasses from it;
 //! - [`metrics`]: queue depth, sync latency, errors (Prometheus text).
 
 pub mod classes;
@@ -102,7 +102,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
     let to_host = &config.sync.to_host;
     let from_host = &config.sync.from_host;
     [
-        (to_host.priority_classes, "sync.toHost.priorityClasses"),
         (to_host.storage_classes, "sync.toHost.storageClasses"),
         (to_host.persistent_volumes, "sync.toHost.persistentVolumes"),
         (
@@ -112,10 +111,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
         (
             from_host.runtime_classes.enabled,
             "sync.fromHost.runtimeClasses",
-        ),
-        (
-            from_host.priority_classes.enabled,
-            "sync.fromHost.priorityClasses",
         ),
         (
             from_host.storage_classes.enabled,
@@ -883,11 +878,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             not_synced_yet(&loaded.config),
-            [
-                "sync.toHost.priorityClasses",
-                "sync.toHost.storageClasses",
-                "sync.toHost.persistentVolumes",
-            ]
+            ["sync.toHost.storageClasses", "sync.toHost.persistentVolumes"]
         );
         let from_host = crate::config::parse(
             "sync:\n  fromHost:\n    ingressClasses:\n      enabled: true\n    priorityClasses:\n      enabled: true\n    storageClasses:\n      enabled: true\n    runtimeClasses:\n      enabled: true\n",
@@ -895,11 +886,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             not_synced_yet(&from_host.config),
-            [
-                "sync.fromHost.runtimeClasses",
-                "sync.fromHost.priorityClasses",
-                "sync.fromHost.storageClasses",
-            ]
+            ["sync.fromHost.runtimeClasses", "sync.fromHost.storageClasses"]
         );
     }
 }

@@ -1,6 +1,7 @@
-//! Cluster-scoped classes: IngressClasses of the host shown in the virtual cluster under their
-//! own names (`sync.fromHost.*`), and the host copy of a virtual class ([`host_class`], named
-//! `vcluster-<name>-x-<hostNamespace>-x-<vcluster>`) for the kinds that go to the host.
+//! Cluster-scoped classes: PriorityClasses sent to the host under
+//! `vcluster-<name>-x-<hostNamespace>-x-<vcluster>` (`sync.toHost.*`), and IngressClasses and
+//! PriorityClasses of the host shown in the virtual cluster under their own names
+//! (`sync.fromHost.*`).
 //!
 //! Each kind says what its copy holds ([`ClassKind`]): which fields are compared, and which
 //! cannot change in place (the copy is then deleted and created again).
@@ -8,10 +9,16 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::IngressClass;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::metadata::host_metadata;
+use super::pod::MAX_PRIORITY;
 use crate::names::Names;
+
+/// Built-in PriorityClasses every cluster has (the virtual API server knows them): never
+/// mirrored from the host, never deleted as unmirrored.
+pub const SYSTEM_PRIORITY_CLASSES: &[&str] = &["system-node-critical", "system-cluster-critical"];
 
 /// What the sync of one class kind needs to know about it.
 pub trait ClassKind: Clone {
@@ -32,6 +39,45 @@ pub trait ClassKind: Clone {
     fn same_content(&self, other: &Self) -> bool;
     /// Whether turning `self` into `wanted` changes a field the API server won't update.
     fn needs_recreate(&self, wanted: &Self) -> bool;
+}
+
+impl ClassKind for PriorityClass {
+    const API_VERSION: &'static str = "scheduling.k8s.io/v1";
+    const KIND: &'static str = "PriorityClass";
+
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn with_metadata(&self, metadata: ObjectMeta) -> Self {
+        PriorityClass {
+            metadata,
+            ..self.clone()
+        }
+    }
+    /// Capped to the highest user priority, never the host's global default (as vCluster).
+    fn for_host(&self) -> Self {
+        PriorityClass {
+            value: self.value.min(MAX_PRIORITY),
+            global_default: None,
+            ..self.clone()
+        }
+    }
+    fn same_content(&self, other: &Self) -> bool {
+        self.value == other.value
+            && self.global_default.unwrap_or(false) == other.global_default.unwrap_or(false)
+            && self.description == other.description
+            && preemption_policy(self) == preemption_policy(other)
+    }
+    fn needs_recreate(&self, wanted: &Self) -> bool {
+        self.value != wanted.value || preemption_policy(self) != preemption_policy(wanted)
+    }
+}
+
+fn preemption_policy(class: &PriorityClass) -> &str {
+    class
+        .preemption_policy
+        .as_deref()
+        .unwrap_or("PreemptLowerPriority")
 }
 
 impl ClassKind for IngressClass {
@@ -94,9 +140,55 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::names::NamespaceMode;
+
+    fn names() -> Names {
+        Names::new("vc", "host", NamespaceMode::Single)
+    }
 
     fn from<T: serde::de::DeserializeOwned>(value: Value) -> T {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn priority_classes_go_to_the_host_capped_and_renamed() {
+        let virtual_class: PriorityClass = from(json!({
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": "high", "uid": "u4", "labels": {"tier": "1"}},
+            "value": 2_000_000_000,
+            "globalDefault": true,
+            "description": "important"
+        }));
+        let host = host_class(&names(), &virtual_class);
+        assert_eq!(
+            serde_json::to_value(&host).unwrap(),
+            json!({
+                "apiVersion": "scheduling.k8s.io/v1",
+                "kind": "PriorityClass",
+                "metadata": {
+                    "name": "vcluster-high-x-host-x-vc",
+                    "labels": {"tier": "1", "vcluster.loft.sh/managed-by": "host-x-vc"},
+                    "annotations": {
+                        "vcluster.loft.sh/object-name": "high",
+                        "vcluster.loft.sh/object-uid": "u4",
+                        "vcluster.loft.sh/object-kind": "scheduling.k8s.io/v1, Kind=PriorityClass",
+                        "vcluster.loft.sh/object-host-name": "vcluster-high-x-host-x-vc"
+                    }
+                },
+                "value": 1_000_000_000,
+                "description": "important"
+            })
+        );
+        let mut lower = host.clone();
+        lower.value = 5;
+        assert!(host.needs_recreate(&lower));
+        let mut never = host.clone();
+        never.preemption_policy = Some("Never".into());
+        assert!(host.needs_recreate(&never));
+        let mut defaulted = host.clone();
+        defaulted.preemption_policy = Some("PreemptLowerPriority".into());
+        assert!(host.same_content(&defaulted));
     }
 
     #[test]
