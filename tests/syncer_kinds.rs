@@ -561,3 +561,71 @@ fn priority_classes_go_to_the_host_and_pods_use_them() {
     );
     report(&w);
 }
+
+#[test]
+fn storage_classes_from_the_host_and_to_the_host() {
+    host_apply(
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: kinds5-fast\n  labels:\n    tier: fast\nprovisioner: example.com/fast\nparameters:\n  type: ssd\n",
+    );
+    let (from, _from_config) = virtual_cluster(
+        "kinds5",
+        "kinds5-host",
+        "sync:\n  fromHost:\n    storageClasses:\n      enabled: true\n",
+    );
+    let class = eventually(
+        &from,
+        "host storage class in the virtual cluster",
+        Duration::from_secs(20),
+        || virtual_get(&from, &["storageclass", "kinds5-fast"]),
+    );
+    assert_eq!(class["provisioner"], "example.com/fast");
+    assert_eq!(class["parameters"]["type"], "ssd");
+    assert_eq!(class["metadata"]["labels"]["tier"], "fast");
+    stays_put("mirrored storage class", || {
+        virtual_get(&from, &["storageclass", "kinds5-fast"])
+    });
+    host()
+        .cluster
+        .kubectl_ok(&["delete", "storageclass", "kinds5-fast"]);
+    eventually(
+        &from,
+        "mirrored storage class deleted",
+        Duration::from_secs(20),
+        || {
+            virtual_get(&from, &["storageclass", "kinds5-fast"])
+                .is_none()
+                .then_some(())
+        },
+    );
+    report(&from);
+    drop(from);
+
+    let (to, _to_config) = virtual_cluster(
+        "kinds6",
+        "kinds6-host",
+        "sync:\n  toHost:\n    storageClasses:\n      enabled: true\n",
+    );
+    to.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: slow\n  annotations:\n    storageclass.kubernetes.io/is-default-class: \"true\"\nprovisioner: example.com/slow\nreclaimPolicy: Retain\n",
+    );
+    let class = eventually(&to, "host storage class", Duration::from_secs(20), || {
+        host_get(&["storageclass", "vcluster-slow-x-kinds6-host-x-kinds6"])
+    });
+    assert_eq!(class["provisioner"], "example.com/slow");
+    assert_eq!(class["reclaimPolicy"], "Retain");
+    // never the host's default class
+    assert!(
+        class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"].is_null()
+    );
+    stays_put("host storage class", || {
+        host_get(&["storageclass", "vcluster-slow-x-kinds6-host-x-kinds6"])
+    });
+    to.kubectl_ok(&["delete", "storageclass", "slow"]);
+    host_gone(
+        &to,
+        "host storage class deleted",
+        &["storageclass", "vcluster-slow-x-kinds6-host-x-kinds6"],
+    );
+    report(&to);
+}

@@ -1,19 +1,19 @@
 //! Cluster-scoped classes ([`crate::translate::classes`]).
 //!
-//! - toHost (`sync.toHost.priorityClasses`): each virtual class
+//! - toHost (`sync.toHost.priorityClasses`, `sync.toHost.storageClasses`): each virtual class
 //!   becomes `vcluster-<name>-x-<hostNamespace>-x-<vcluster>` on the host. A cluster-scoped
 //!   host object cannot be owned by the namespaced host Service that owns everything else, so it
 //!   carries the cluster-scoped `vcluster.loft.sh/managed-by=<hostNamespace>-x-<vcluster>` label
 //!   and the `object-*` annotations instead; it is deleted when its virtual class goes, and
 //!   at start-up when its virtual class is gone (the first list of the host watch queues it).
 //!   Synced pods name the host copy of their PriorityClass ([`crate::translate::pod`]).
-//! - fromHost (`sync.fromHost.ingressClasses`, `.priorityClasses`): the
+//! - fromHost (`sync.fromHost.ingressClasses`, `.priorityClasses`, `.storageClasses`): the
 //!   host's classes (those matching the key's `selector`) appear in the virtual cluster under
 //!   their own names and follow the host's; a virtual class the host lacks is deleted, as in
 //!   vCluster (the built-in `system-*` PriorityClasses are left alone on both sides).
 //!
-//! Fields the API server will not change in place (a PriorityClass's value and preemption
-//! policy) are changed by deleting the copy and creating it again.
+//! Fields the API server will not change in place (a PriorityClass's value, a StorageClass's
+//! provisioner and parameters, …) are changed by deleting the copy and creating it again.
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -21,6 +21,7 @@ use std::time::Duration;
 use k8s_openapi::ClusterResourceScope;
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Resource;
 use kube::api::{Api, PatchParams, PostParams};
@@ -94,6 +95,24 @@ pub(crate) async fn sync_priority_class(ctx: &Ctx, name: &str) -> Result<Next, S
             .selector
             .as_ref();
         sync_from_host::<PriorityClass>(ctx, pair, selector, name).await
+    }
+}
+
+pub(crate) async fn sync_storage_class(ctx: &Ctx, name: &str) -> Result<Next, SyncError> {
+    let Some(pair) = &ctx.kinds.storage_classes else {
+        return Ok(Next::Done);
+    };
+    if ctx.config().sync.to_host.storage_classes {
+        sync_to_host::<StorageClass>(ctx, pair, name).await
+    } else {
+        let selector = ctx
+            .config()
+            .sync
+            .from_host
+            .storage_classes
+            .selector
+            .as_ref();
+        sync_from_host::<StorageClass>(ctx, pair, selector, name).await
     }
 }
 

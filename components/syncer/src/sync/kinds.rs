@@ -9,6 +9,8 @@
 //! | `sync.toHost.podDisruptionBudgets` | [`super::pdbs`] | poddisruptionbudgets (policy): get list watch create update patch delete in the host namespace |
 //! | `sync.toHost.priorityClasses` | [`super::classes`] | priorityclasses (scheduling.k8s.io): get list watch create update patch delete, cluster-wide |
 //! | `sync.fromHost.priorityClasses` | [`super::classes`] | priorityclasses (scheduling.k8s.io): get list watch, cluster-wide |
+//! | `sync.toHost.storageClasses` | [`super::classes`] | storageclasses (storage.k8s.io): get list watch create update patch delete, cluster-wide |
+//! | `sync.fromHost.storageClasses` | [`super::classes`] | storageclasses (storage.k8s.io): get list watch, cluster-wide |
 //!
 //! What the host serves is found out once, in [`super::prepare`] ([`HostKinds`]); a kind it
 //! does not serve is skipped with one warning. PodDisruptionBudgets go to the host as policy/v1,
@@ -29,6 +31,7 @@ use k8s_openapi::api::core::v1::Endpoints;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, ObjectMeta};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Lookup, Store};
@@ -149,6 +152,7 @@ pub(crate) struct Kinds {
     pub pdbs: Option<PdbStores>,
     /// toHost or fromHost (never both: vcluster.yaml rejects it).
     pub priority_classes: Option<Pair<PriorityClass>>,
+    pub storage_classes: Option<Pair<StorageClass>>,
 }
 
 /// Whether a cache holds its first list.
@@ -442,6 +446,33 @@ impl Kinds {
                 unserved(key, "scheduling.k8s.io/v1 PriorityClasses");
             }
         }
+        let storage_to_host = to_host.storage_classes;
+        if storage_to_host || from_host.storage_classes.enabled {
+            let key = if storage_to_host {
+                "sync.toHost.storageClasses"
+            } else {
+                "sync.fromHost.storageClasses"
+            };
+            if served.storage_classes {
+                let q = Queue::default();
+                let v = watch_virtual::<StorageClass>(virt, &q);
+                let h = if storage_to_host {
+                    watch_owned(
+                        Api::<StorageClass>::all(hc.clone()),
+                        cluster_marker,
+                        (),
+                        names.clone(),
+                        ("storage.k8s.io/v1", "StorageClass"),
+                        &q,
+                    )
+                } else {
+                    watch_all::<StorageClass>(hc, &q)
+                };
+                kinds.storage_classes = Some(Pair { v, h, q });
+            } else {
+                unserved(key, "storage.k8s.io/v1 StorageClasses");
+            }
+        }
         kinds
     }
 }
@@ -485,6 +516,9 @@ pub(crate) fn spawn_loops(ctx: &Arc<Ctx>) {
             pair.q,
             super::classes::sync_priority_class
         );
+    }
+    if let Some(pair) = &kinds.storage_classes {
+        sync_loop!("storageclasses", pair.q, super::classes::sync_storage_class);
     }
 }
 

@@ -19,7 +19,7 @@
 //!   [`kube_dns`]: how the host copy of `kube-system/kube-dns` reaches the cluster DNS;
 //! - [`kinds`]: the optional kinds, when vcluster.yaml turns them on and the host serves them:
 //!   [`ingresses`], [`network_policies`], [`pdbs`] to the host; [`classes`]: PriorityClasses
-//!   to the host, IngressClasses and PriorityClasses from it;
+//!   and StorageClasses to the host, IngressClasses, PriorityClasses and StorageClasses from it;
 //! - [`metrics`]: queue depth, sync latency, errors (Prometheus text).
 
 pub mod classes;
@@ -102,7 +102,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
     let to_host = &config.sync.to_host;
     let from_host = &config.sync.from_host;
     [
-        (to_host.storage_classes, "sync.toHost.storageClasses"),
         (to_host.persistent_volumes, "sync.toHost.persistentVolumes"),
         (
             !to_host.custom_resources.is_empty(),
@@ -111,10 +110,6 @@ pub fn not_synced_yet(config: &SyncerConfig) -> Vec<&'static str> {
         (
             from_host.runtime_classes.enabled,
             "sync.fromHost.runtimeClasses",
-        ),
-        (
-            from_host.storage_classes.enabled,
-            "sync.fromHost.storageClasses",
         ),
         (from_host.csi_nodes, "sync.fromHost.csiNodes"),
         (from_host.csi_drivers, "sync.fromHost.csiDrivers"),
@@ -878,7 +873,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             not_synced_yet(&loaded.config),
-            ["sync.toHost.storageClasses", "sync.toHost.persistentVolumes"]
+            ["sync.toHost.persistentVolumes"]
         );
         let from_host = crate::config::parse(
             "sync:\n  fromHost:\n    ingressClasses:\n      enabled: true\n    priorityClasses:\n      enabled: true\n    storageClasses:\n      enabled: true\n    runtimeClasses:\n      enabled: true\n",
@@ -886,7 +881,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             not_synced_yet(&from_host.config),
-            ["sync.fromHost.runtimeClasses", "sync.fromHost.storageClasses"]
+            ["sync.fromHost.runtimeClasses"]
         );
     }
 }

@@ -1,7 +1,7 @@
-//! Cluster-scoped classes: PriorityClasses sent to the host under
-//! `vcluster-<name>-x-<hostNamespace>-x-<vcluster>` (`sync.toHost.*`), and IngressClasses and
-//! PriorityClasses of the host shown in the virtual cluster under their own names
-//! (`sync.fromHost.*`).
+//! Cluster-scoped classes: PriorityClasses and StorageClasses sent to the host under
+//! `vcluster-<name>-x-<hostNamespace>-x-<vcluster>` (`sync.toHost.*`), and IngressClasses,
+//! PriorityClasses and StorageClasses of the host shown in the virtual cluster under their own
+//! names (`sync.fromHost.*`).
 //!
 //! Each kind says what its copy holds ([`ClassKind`]): which fields are compared, and which
 //! cannot change in place (the copy is then deleted and created again).
@@ -10,11 +10,19 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::metadata::host_metadata;
 use super::pod::MAX_PRIORITY;
 use crate::names::Names;
+
+/// Virtual annotations that would make the host copy the host's default StorageClass.
+/// vCluster drops only the first; the beta key still works on hosts, so it goes too.
+pub const DEFAULT_STORAGE_CLASS_ANNOTATIONS: &[&str] = &[
+    "storageclass.kubernetes.io/is-default-class",
+    "storageclass.beta.kubernetes.io/is-default-class",
+];
 
 /// Built-in PriorityClasses every cluster has (the virtual API server knows them): never
 /// mirrored from the host, never deleted as unmirrored.
@@ -78,6 +86,41 @@ fn preemption_policy(class: &PriorityClass) -> &str {
         .preemption_policy
         .as_deref()
         .unwrap_or("PreemptLowerPriority")
+}
+
+impl ClassKind for StorageClass {
+    const API_VERSION: &'static str = "storage.k8s.io/v1";
+    const KIND: &'static str = "StorageClass";
+    const EXCLUDED_ANNOTATIONS: &'static [&'static str] = DEFAULT_STORAGE_CLASS_ANNOTATIONS;
+
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn with_metadata(&self, metadata: ObjectMeta) -> Self {
+        StorageClass {
+            metadata,
+            ..self.clone()
+        }
+    }
+    fn same_content(&self, other: &Self) -> bool {
+        !self.needs_recreate(other)
+            && self.mount_options.clone().unwrap_or_default()
+                == other.mount_options.clone().unwrap_or_default()
+            && self.allow_volume_expansion.unwrap_or(false)
+                == other.allow_volume_expansion.unwrap_or(false)
+            && self.allowed_topologies.clone().unwrap_or_default()
+                == other.allowed_topologies.clone().unwrap_or_default()
+    }
+    fn needs_recreate(&self, wanted: &Self) -> bool {
+        let reclaim = |c: &StorageClass| c.reclaim_policy.clone().unwrap_or("Delete".into());
+        let binding =
+            |c: &StorageClass| c.volume_binding_mode.clone().unwrap_or("Immediate".into());
+        self.provisioner != wanted.provisioner
+            || self.parameters.clone().unwrap_or_default()
+                != wanted.parameters.clone().unwrap_or_default()
+            || reclaim(self) != reclaim(wanted)
+            || binding(self) != binding(wanted)
+    }
 }
 
 impl ClassKind for IngressClass {
@@ -189,6 +232,57 @@ mod tests {
         let mut defaulted = host.clone();
         defaulted.preemption_policy = Some("PreemptLowerPriority".into());
         assert!(host.same_content(&defaulted));
+    }
+
+    #[test]
+    fn storage_classes_never_become_the_hosts_default() {
+        let virtual_class: StorageClass = from(json!({
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": "fast", "uid": "u5", "annotations": {
+                "storageclass.kubernetes.io/is-default-class": "true",
+                "storageclass.beta.kubernetes.io/is-default-class": "true",
+                "note": "ssd"
+            }},
+            "provisioner": "example.com/ssd",
+            "parameters": {"type": "io2"},
+            "allowVolumeExpansion": true
+        }));
+        let host = host_class(&names(), &virtual_class);
+        assert_eq!(
+            serde_json::to_value(&host).unwrap(),
+            json!({
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {
+                    "name": "vcluster-fast-x-host-x-vc",
+                    "labels": {"vcluster.loft.sh/managed-by": "host-x-vc"},
+                    "annotations": {
+                        "note": "ssd",
+                        "vcluster.loft.sh/managed-annotations": "note",
+                        "vcluster.loft.sh/object-name": "fast",
+                        "vcluster.loft.sh/object-uid": "u5",
+                        "vcluster.loft.sh/object-kind": "storage.k8s.io/v1, Kind=StorageClass",
+                        "vcluster.loft.sh/object-host-name": "vcluster-fast-x-host-x-vc"
+                    }
+                },
+                "provisioner": "example.com/ssd",
+                "parameters": {"type": "io2"},
+                "allowVolumeExpansion": true
+            })
+        );
+        // the host fills in the defaults: still the same class
+        let mut defaulted = host.clone();
+        defaulted.reclaim_policy = Some("Delete".into());
+        defaulted.volume_binding_mode = Some("Immediate".into());
+        assert!(host.same_content(&defaulted));
+        let mut other = host.clone();
+        other.parameters = Some(BTreeMap::from([("type".into(), "gp3".into())]));
+        assert!(host.needs_recreate(&other));
+        let mut grown = host.clone();
+        grown.allow_volume_expansion = Some(false);
+        assert!(!host.needs_recreate(&grown));
+        assert!(!host.same_content(&grown));
     }
 
     #[test]
