@@ -83,10 +83,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let (kubeconfig_tx, kubeconfig_rx) = tokio::sync::oneshot::channel();
         let (dns_kubeconfig_tx, dns_kubeconfig_rx) = tokio::sync::oneshot::channel();
         let (syncer_kubeconfig_tx, syncer_kubeconfig_rx) = tokio::sync::oneshot::channel();
+        // One set of watch-fed caches for the controllers and the syncer.
+        let informers = SharedInformers::default();
         if let Some(prepared) = prepared {
             tokio::spawn(crate::commands::syncer::start(
                 syncer_kubeconfig_rx,
                 prepared,
+                informers.clone(),
             ));
         }
         if !args.no_dns && plan.config.dns_enabled {
@@ -101,7 +104,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 signer: std::sync::Arc::new(move |claims| key.sign(claims)),
                 legacy_secrets: args.legacy_service_account_token_secrets,
             };
-            tokio::spawn(start_controllers(kubeconfig_rx, tokens));
+            tokio::spawn(start_controllers(kubeconfig_rx, tokens, informers));
         }
         warren_apiserver::run(config, shutdown_signal(), |started| {
             eprintln!(
@@ -119,15 +122,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The process's shared informers, made by whichever of the controllers and the syncer starts
+/// first (both have a client of the same API by then).
+pub type SharedInformers =
+    std::sync::Arc<tokio::sync::OnceCell<warren_controllers::informer::Informers>>;
+
 /// Once the API serves, the built-in controllers run against it through the written kubeconfig.
 async fn start_controllers(
     kubeconfig: tokio::sync::oneshot::Receiver<std::path::PathBuf>,
     tokens: warren_controllers::TokenOptions,
+    informers: SharedInformers,
 ) {
     let Ok(path) = kubeconfig.await else { return };
     match warren_controllers::client_from_kubeconfig(&path).await {
         Ok((client, ca)) => {
+            let informers = informers
+                .get_or_init(|| async {
+                    warren_controllers::informer::Informers::new(client.clone())
+                })
+                .await
+                .clone();
             let _ = warren_controllers::Controllers::new(client)
+                .informers(informers)
                 .root_ca(ca)
                 .tokens(tokens)
                 .start(std::future::pending())

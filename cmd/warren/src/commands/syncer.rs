@@ -176,11 +176,24 @@ pub fn service_hook(prepared: &Prepared) -> warren_apiserver::ServiceHookHandle 
 }
 
 /// Once the API serves, the sync loops run against it through the written kubeconfig.
-pub async fn start(kubeconfig: tokio::sync::oneshot::Receiver<PathBuf>, prepared: Prepared) {
+pub async fn start(
+    kubeconfig: tokio::sync::oneshot::Receiver<PathBuf>,
+    prepared: Prepared,
+    informers: crate::commands::serve::SharedInformers,
+) {
     let Ok(path) = kubeconfig.await else { return };
     match client(Some(&path)).await {
         Ok(virtual_client) => {
-            if let Err(e) = prepared.start(virtual_client, std::future::pending()).await {
+            let informers = informers
+                .get_or_init(|| async {
+                    warren_controllers::informer::Informers::new(virtual_client.clone())
+                })
+                .await
+                .clone();
+            if let Err(e) = prepared
+                .start(virtual_client, informers, std::future::pending())
+                .await
+            {
                 tracing::error!(error = %e, "syncer stopped");
             }
         }

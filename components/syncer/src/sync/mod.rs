@@ -219,12 +219,15 @@ impl Prepared {
     }
 
     /// Runs the sync loops against the virtual cluster until `shutdown` completes.
+    /// `informers` are the process's shared caches of virtual objects (the built-in
+    /// controllers' ones when they run beside it): one copy of every pod, not one per component.
     pub async fn start(
         self,
         virtual_client: Client,
+        informers: informer::Informers,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), SyncError> {
-        let ctx = Ctx::start(self.0.clone(), virtual_client).await;
+        let ctx = Ctx::start(self.0.clone(), virtual_client, &informers).await;
         if let Some(addr) = self.0.options.metrics_listen {
             match metrics::bind(addr).await {
                 Ok(listener) => {
@@ -322,16 +325,17 @@ pub async fn prepare_with_retry(options: SyncerOptions, host: Client) -> Prepare
     }
 }
 
-/// Connects and runs the loops: [`prepare`] then [`Prepared::start`].
+/// Connects and runs the loops with caches of its own: [`prepare`] then [`Prepared::start`].
 pub async fn run(
     options: SyncerOptions,
     virtual_client: Client,
     host_client: Client,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SyncError> {
+    let informers = informer::Informers::new(virtual_client.clone());
     prepare(options, host_client)
         .await?
-        .start(virtual_client, shutdown)
+        .start(virtual_client, informers, shutdown)
         .await
 }
 
@@ -514,7 +518,7 @@ impl Ctx {
         Some(queue::key(object.namespace.as_deref(), &object.name))
     }
 
-    async fn start(host: Arc<HostSide>, virt: Client) -> Arc<Ctx> {
+    async fn start(host: Arc<HostSide>, virt: Client, informers: &informer::Informers) -> Arc<Ctx> {
         let q = Queues::default();
         let names = host.names.clone();
         let marker = format!("{}={}", labels::MANAGED_BY, names.vcluster());
@@ -525,58 +529,60 @@ impl Ctx {
         // Virtual caches; their callbacks queue the virtual keys they affect.
         let pods = {
             let q = q.clone();
-            informer::start_with_deletes(Api::<Pod>::all(virt.clone()), move |pod, _| {
-                q.pods.add(object_key(&pod.metadata));
-                for key in configs::referenced(pod, configs::Kind::ConfigMap) {
-                    q.config_maps.add(key);
-                }
-                for key in configs::referenced(pod, configs::Kind::Secret) {
-                    q.secrets.add(key);
-                }
-                if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
-                    q.nodes.add(node);
-                }
-            })
-            .await
+            informers
+                .all_with_deletes(move |pod: &Pod, _| {
+                    q.pods.add(object_key(&pod.metadata));
+                    for key in configs::referenced(pod, configs::Kind::ConfigMap) {
+                        q.config_maps.add(key);
+                    }
+                    for key in configs::referenced(pod, configs::Kind::Secret) {
+                        q.secrets.add(key);
+                    }
+                    if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
+                        q.nodes.add(node);
+                    }
+                })
+                .await
         };
         let services = {
             let q = q.clone();
             let replicated = replicate::virtual_keys(&host.options.config);
-            informer::start(Api::<Service>::all(virt.clone()), move |svc| {
-                let key = object_key(&svc.metadata);
-                if replicated.contains(&key) {
-                    q.replicated.add(key.clone());
-                }
-                q.services.add(key.clone());
-                q.endpoints.add(key);
-            })
-            .await
+            informers
+                .all(move |svc: &Service| {
+                    let key = object_key(&svc.metadata);
+                    if replicated.contains(&key) {
+                        q.replicated.add(key.clone());
+                    }
+                    q.services.add(key.clone());
+                    q.endpoints.add(key);
+                })
+                .await
         };
-        let endpoints = watch_virtual::<Endpoints>(&virt, q.endpoints.clone()).await;
-        let config_maps = watch_virtual::<ConfigMap>(&virt, q.config_maps.clone()).await;
-        let secrets = watch_virtual::<Secret>(&virt, q.secrets.clone()).await;
+        let endpoints = watch_virtual::<Endpoints>(informers, q.endpoints.clone()).await;
+        let config_maps = watch_virtual::<ConfigMap>(informers, q.config_maps.clone()).await;
+        let secrets = watch_virtual::<Secret>(informers, q.secrets.clone()).await;
         let service_accounts =
-            watch_virtual::<ServiceAccount>(&virt, q.service_accounts.clone()).await;
-        let pvcs = watch_virtual::<PersistentVolumeClaim>(&virt, q.pvcs.clone()).await;
+            watch_virtual::<ServiceAccount>(informers, q.service_accounts.clone()).await;
+        let pvcs = watch_virtual::<PersistentVolumeClaim>(informers, q.pvcs.clone()).await;
         let namespaces = {
             // Namespace labels are copied onto host pods: a change revisits its pods.
             let (q, pod_store) = (q.clone(), pods.clone());
-            informer::start(Api::<Namespace>::all(virt.clone()), move |ns| {
-                let name = ns.metadata.name.as_deref().unwrap_or_default();
-                for pod in pod_store.state() {
-                    if pod.metadata.namespace.as_deref() == Some(name) {
-                        q.pods.add(object_key(&pod.metadata));
+            informers
+                .all(move |ns: &Namespace| {
+                    let name = ns.metadata.name.as_deref().unwrap_or_default();
+                    for pod in pod_store.state() {
+                        if pod.metadata.namespace.as_deref() == Some(name) {
+                            q.pods.add(object_key(&pod.metadata));
+                        }
                     }
-                }
-            })
-            .await
+                })
+                .await
         };
         let nodes = {
             let q = q.clone();
-            informer::start(Api::<Node>::all(virt.clone()), move |n| {
-                q.nodes.add(n.metadata.name.clone().unwrap_or_default())
-            })
-            .await
+            informers
+                .all(move |n: &Node| q.nodes.add(n.metadata.name.clone().unwrap_or_default()))
+                .await
         };
 
         // Host caches of what this virtual cluster owns.
@@ -689,7 +695,7 @@ impl Ctx {
 }
 
 /// Worker counts: pods are the bulk of the work (and each waits on two API servers).
-const POD_WORKERS: usize = 8;
+const POD_WORKERS: usize = 16;
 const OTHER_WORKERS: usize = 2;
 
 fn spawn_loops(ctx: &Arc<Ctx>) {
@@ -817,15 +823,14 @@ pub(crate) fn merge_patch(value: &serde_json::Value) -> kube::api::Patch<&serde_
     kube::api::Patch::Merge(value)
 }
 
-/// Caches every virtual `K` and queues its key on each change.
-async fn watch_virtual<K>(virt: &Client, queue: Queue) -> Store<K>
+/// The shared cache of every virtual `K`, queueing its key on each change.
+async fn watch_virtual<K>(informers: &informer::Informers, queue: Queue) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    informer::start(Api::<K>::all(virt.clone()), move |o: &K| {
-        queue.add(object_key(o.meta()))
-    })
-    .await
+    informers
+        .all(move |o: &K| queue.add(object_key(o.meta())))
+        .await
 }
 
 /// Caches the host `K`s this virtual cluster owns (selected by `owned`) and queues the virtual
