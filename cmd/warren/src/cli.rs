@@ -21,6 +21,78 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the version of warren and the Kubernetes API it serves.
     Version,
+    /// Create (or upgrade) something on a host cluster.
+    #[command(subcommand)]
+    Create(CreateCommand),
+    /// Delete something made by `warren create`.
+    #[command(subcommand)]
+    Delete(DeleteCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreateCommand {
+    /// Deploy a virtual cluster (warren's syncer) into a host namespace, or upgrade it.
+    Vcluster(CreateVclusterArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeleteCommand {
+    /// Delete a virtual cluster made by `warren create vcluster` (and its namespace if that
+    /// command created it).
+    Vcluster(DeleteVclusterArgs),
+}
+
+/// Which host cluster: kubectl's rules.
+#[derive(Debug, Args)]
+pub struct HostClusterArgs {
+    /// The host cluster's kubeconfig (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+/// `warren create vcluster NAME [--upgrade] [-f vcluster.yaml]`
+#[derive(Debug, Args)]
+pub struct CreateVclusterArgs {
+    /// Name of the virtual cluster (a DNS label starting with a letter, at most 52 characters).
+    pub name: String,
+
+    /// Host namespace (default: vcluster-NAME; created if missing).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+
+    /// Upgrade the virtual cluster if it exists (else creating an existing one is an error).
+    #[arg(long)]
+    pub upgrade: bool,
+
+    /// vcluster.yaml (vCluster's format; checked before anything touches the host).
+    #[arg(short = 'f', long = "values", alias = "config", value_name = "VCLUSTER_YAML")]
+    pub config: Option<PathBuf>,
+
+    /// Container image of the syncer pod; it must have `warren` on its PATH (default:
+    /// warren:<this version>).
+    #[arg(long)]
+    pub image: Option<String>,
+
+    #[command(flatten)]
+    pub host: HostClusterArgs,
+}
+
+/// `warren delete vcluster NAME`
+#[derive(Debug, Args)]
+pub struct DeleteVclusterArgs {
+    /// Name of the virtual cluster.
+    pub name: String,
+
+    /// Host namespace (default: vcluster-NAME).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+
+    #[command(flatten)]
+    pub host: HostClusterArgs,
 }
 
 /// `warren serve --role syncer --data-dir DIR`

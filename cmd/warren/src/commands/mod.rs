@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
+pub mod create_vcluster;
+pub mod delete_vcluster;
 pub mod serve;
 pub mod syncer;
 pub mod version;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, CreateCommand, DeleteCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -13,5 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             version::print();
             Ok(())
         }
+        Command::Create(CreateCommand::Vcluster(args)) => create_vcluster::run(args),
+        Command::Delete(DeleteCommand::Vcluster(args)) => delete_vcluster::run(args),
     }
 }

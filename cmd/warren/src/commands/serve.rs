@@ -67,7 +67,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let config = warren_apiserver::Config {
             data_dir: args.data_dir.clone(),
             listen: args.listen,
-            tls_sans: args.tls_san.clone(),
+            // Synced pods reach the API at the cluster IP of the syncer's host Service.
+            tls_sans: args
+                .tls_san
+                .iter()
+                .cloned()
+                .chain(prepared.as_ref().map(|p| p.host().kube_ip.clone()))
+                .filter(|san| !san.is_empty())
+                .collect(),
             store: StoreOptions {
                 retention_revisions: args.retention_revisions,
                 compact_interval: Duration::from_secs(args.compact_interval_seconds.max(1)),

@@ -16,7 +16,8 @@ use super::{Context, Ctx, SyncError, cached, merge_patch};
 const INTERVAL: Duration = Duration::from_secs(5);
 
 /// Virtual subsets from the host Endpoints of the syncer's Service: its addresses, with the
-/// port named `https` as the API server's is.
+/// port named `https` as the API server's is. When the host Service has a port named `https`
+/// (`warren create vcluster`'s also serves DNS on 53), only that one is the API server's.
 pub fn virtual_subsets(host: &Endpoints) -> Option<Vec<EndpointSubset>> {
     let subsets: Vec<EndpointSubset> = host
         .subsets
@@ -34,8 +35,10 @@ pub fn virtual_subsets(host: &Endpoints) -> Option<Vec<EndpointSubset>> {
             }),
             not_ready_addresses: None,
             ports: s.ports.as_ref().map(|ports| {
+                let named_https = ports.iter().any(|p| p.name.as_deref() == Some("https"));
                 ports
                     .iter()
+                    .filter(|p| !named_https || p.name.as_deref() == Some("https"))
                     .map(|p| EndpointPort {
                         name: Some("https".into()),
                         port: p.port,
@@ -126,5 +129,21 @@ mod tests {
         );
         assert_eq!(subsets[0].addresses.as_ref().unwrap()[0].ip, "10.244.0.9");
         assert_eq!(virtual_subsets(&Endpoints::default()), None);
+
+        // `warren create vcluster`'s Service: the API port and the DNS ports
+        let port = |name: &str, port: i32, protocol: &str| EndpointPort {
+            name: Some(name.into()),
+            port,
+            protocol: Some(protocol.into()),
+            app_protocol: None,
+        };
+        let mut host = host;
+        host.subsets.as_mut().unwrap()[0].ports = Some(vec![
+            port("dns", 1053, "UDP"),
+            port("https", 8443, "TCP"),
+            port("dns-tcp", 1053, "TCP"),
+        ]);
+        let subsets = virtual_subsets(&host).unwrap();
+        assert_eq!(subsets[0].ports, Some(vec![port("https", 8443, "TCP")]));
     }
 }
