@@ -22,20 +22,19 @@ pub(crate) fn default_namespace(name: &str) -> String {
 /// A client of the host cluster: `--kubeconfig`, else $KUBECONFIG, else ~/.kube/config, with
 /// `--context` or the current context.
 pub(crate) async fn host_client(args: &HostClusterArgs) -> anyhow::Result<kube::Client> {
-    let kubeconfig =
-        match &args.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path)
-                .with_context(|| format!("reading {}", path.display()))?,
-            None => Kubeconfig::read()
-                .context("reading the kubeconfig ($KUBECONFIG, ~/.kube/config)")?,
-        };
+    // kube's errors already say what failed and why; their sources would only repeat it.
+    let kubeconfig = match &args.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|e| anyhow!("{e}"))?;
     let options = KubeConfigOptions {
         context: args.context.clone(),
         ..KubeConfigOptions::default()
     };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .context("host cluster kubeconfig")?;
+        .map_err(|e| anyhow!("host cluster kubeconfig: {e}"))?;
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_static(USER_AGENT),
@@ -82,7 +81,7 @@ pub fn run(args: CreateVclusterArgs) -> anyhow::Result<()> {
     let request =
         DeployRequest::new(&args.name, &namespace, image, &text).map_err(|e| match e {
             DeployError::Config(e) => anyhow!("{source}: {e}"),
-            other => anyhow!(other),
+            other => anyhow!("{other}"),
         })?;
     for warning in &request.warnings {
         eprintln!("warren: warning: {source}: {warning}");
@@ -97,7 +96,9 @@ pub fn run(args: CreateVclusterArgs) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     let deployed = runtime.block_on(async {
         let client = host_client(&args.host).await?;
-        anyhow::Ok(warren_deploy::deploy(&client, &request, args.upgrade).await?)
+        warren_deploy::deploy(&client, &request, args.upgrade)
+            .await
+            .map_err(|e| anyhow!("{e}"))
     })?;
 
     let (name, flags) = (&args.name, kubectl_flags(&args.host));

@@ -1,7 +1,7 @@
 //! `warren delete vcluster NAME [-n NS]`: removes what `warren create vcluster` deployed (only
 //! objects carrying its labels), the data claims, and the namespace if that command created it.
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use warren_deploy::Names;
 
 use crate::cli::DeleteVclusterArgs;
@@ -12,7 +12,7 @@ pub fn run(args: DeleteVclusterArgs) -> anyhow::Result<()> {
         .namespace
         .clone()
         .unwrap_or_else(|| default_namespace(&args.name));
-    warren_deploy::check_name(&args.name)?;
+    warren_deploy::check_name(&args.name).map_err(|e| anyhow!("{e}"))?;
     let names = Names::new(&args.name, &namespace);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -20,7 +20,9 @@ pub fn run(args: DeleteVclusterArgs) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     let deleted = runtime.block_on(async {
         let client = host_client(&args.host).await?;
-        anyhow::Ok(warren_deploy::delete(&client, &names).await?)
+        warren_deploy::delete(&client, &names)
+            .await
+            .map_err(|e| anyhow!("{e}"))
     })?;
     let namespace_note = if deleted.namespace_deleted {
         format!("; namespace {namespace} deleted")
