@@ -380,7 +380,7 @@ fn create_upgrade_and_delete_a_vcluster() {
     bed.cluster.kubectl_ok(&["create", "namespace", "shared"]);
     let nodes = bed.config(
         "vc2.yaml",
-        "sync:\n  fromHost:\n    nodes:\n      enabled: true\n",
+        "sync:\n  fromHost:\n    nodes:\n      enabled: true\n  toHost:\n    ingresses:\n      enabled: true\n",
     );
     let out = bed.warren_ok(&[
         "create",
@@ -401,8 +401,20 @@ fn create_upgrade_and_delete_a_vcluster() {
         .expect("cluster role");
     assert_eq!(
         cluster_role["rules"],
-        json!([{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}])
+        json!([
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"], "verbs": ["get", "list", "watch"]},
+        ])
     );
+    // the Ingress sync's rules are in the namespace's Role
+    let role = bed.get(&["role", "vc-vc2", "-n", "shared"]).expect("role");
+    assert_eq!(
+        role["rules"][3],
+        json!({"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
+               "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
+    );
+    assert!(bed.can_i("vc-vc2", "shared", "create", "ingresses.networking.k8s.io"));
+    assert!(!bed.can_i("vc-vc2", "default", "create", "ingresses.networking.k8s.io"));
     assert!(
         bed.get(&["clusterrolebinding", "vc-vc2-v-shared"])
             .is_some()
@@ -421,6 +433,7 @@ fn create_upgrade_and_delete_a_vcluster() {
         &plain,
     ]);
     assert!(bed.get(&["clusterrole", "vc-vc2-v-shared"]).is_none());
+    assert!(!bed.can_i("vc-vc2", "shared", "create", "ingresses.networking.k8s.io"));
     assert!(
         bed.get(&["clusterrolebinding", "vc-vc2-v-shared"])
             .is_none()

@@ -14,34 +14,76 @@ const CORE_VERBS_RW: [&str; 7] = [
     "create", "delete", "get", "list", "patch", "update", "watch",
 ];
 
+const READ: [&str; 3] = ["get", "list", "watch"];
+
+fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> Value {
+    json!({"apiGroups": [group], "resources": resources, "verbs": verbs})
+}
+
+/// One rule for `group` over the `(resource, wanted)` pairs that are wanted, if any.
+fn rule_if(group: &str, resources: &[(&str, bool)], verbs: &[&str]) -> Option<Value> {
+    let wanted: Vec<&str> = resources
+        .iter()
+        .filter_map(|(r, on)| on.then_some(*r))
+        .collect();
+    (!wanted.is_empty()).then(|| rule(group, &wanted, verbs))
+}
+
 /// What the syncer does in its own host namespace (read off components/syncer/src/sync):
-/// - it caches (list, watch) every kind it owns there, whichever syncs are on, plus events;
+/// - it caches (list, watch) every core kind it owns there, whichever syncs are on, plus
+///   events;
 /// - ConfigMaps, Secrets, ServiceAccounts, Services and Endpoints are created, replaced
 ///   (update), patched and deleted; its own Service and Endpoints and the workload
 ///   ServiceAccount are also read by name;
 /// - Pods and PersistentVolumeClaims are created, merge-patched and deleted, never replaced;
-/// - Events are only read (host events are copied into the virtual cluster).
+/// - Events are only read (host events are copied into the virtual cluster);
+/// - the optional kinds, only when vcluster.yaml turns their sync on (the table in
+///   components/syncer/src/sync/kinds.rs): Ingresses (`sync.toHost.ingresses`, and
+///   `ingresses/status` read), NetworkPolicies (`sync.toHost.networkPolicies`),
+///   PodDisruptionBudgets (`sync.toHost.podDisruptionBudgets`) are written like Services.
 ///
 /// `get` goes with every `list` (it shows nothing `list` does not). Tokens come from the
 /// virtual API server, so there is no `serviceaccounts/token`; nothing writes `pods/status`.
-pub fn role_rules() -> Value {
-    json!([
-        {
-            "apiGroups": [""],
-            "resources": ["configmaps", "endpoints", "secrets", "serviceaccounts", "services"],
-            "verbs": CORE_VERBS_RW,
-        },
-        {
-            "apiGroups": [""],
-            "resources": ["persistentvolumeclaims", "pods"],
-            "verbs": ["create", "delete", "get", "list", "patch", "watch"],
-        },
-        {
-            "apiGroups": [""],
-            "resources": ["events"],
-            "verbs": ["get", "list", "watch"],
-        },
-    ])
+pub fn role_rules(config: &SyncerConfig) -> Value {
+    let to_host = &config.sync.to_host;
+    let rules = [
+        Some(rule(
+            "",
+            &[
+                "configmaps",
+                "endpoints",
+                "secrets",
+                "serviceaccounts",
+                "services",
+            ],
+            &CORE_VERBS_RW,
+        )),
+        Some(rule(
+            "",
+            &["persistentvolumeclaims", "pods"],
+            &["create", "delete", "get", "list", "patch", "watch"],
+        )),
+        Some(rule("", &["events"], &READ)),
+        rule_if(
+            "networking.k8s.io",
+            &[
+                ("ingresses", to_host.ingresses),
+                ("networkpolicies", to_host.network_policies),
+            ],
+            &CORE_VERBS_RW,
+        ),
+        rule_if(
+            "networking.k8s.io",
+            &[("ingresses/status", to_host.ingresses)],
+            &["get"],
+        ),
+        rule_if(
+            "policy",
+            &[("poddisruptionbudgets", to_host.pod_disruption_budgets)],
+            &CORE_VERBS_RW,
+        ),
+    ];
+    Value::Array(rules.into_iter().flatten().collect())
 }
 
 /// Cluster-scoped rules, only for syncs that read or write host objects outside the syncer's
@@ -53,9 +95,11 @@ pub fn role_rules() -> Value {
 ///   Services and Endpoints get/list/watch (as vCluster's chart).
 /// - `networking.replicateServices.toHost` naming another host namespace: Services written
 ///   there (warren allows `namespace/name` targets; vCluster only its own namespace).
+/// - `sync.fromHost.ingressClasses` (on with `sync.toHost.ingresses` by default): IngressClasses
+///   read; `sync.fromHost.priorityClasses` / `storageClasses`: read; `sync.toHost.priorityClasses`
+///   / `storageClasses`: written (the classes are cluster-scoped on the host too).
 ///
-/// The other cluster-scoped syncs (`sync.fromHost.storageClasses`, `ingressClasses`, …) are not
-/// done by warren yet and get no rules.
+/// Syncs warren does not do yet (csiNodes, runtimeClasses, …) get no rules.
 pub fn cluster_role_rules(config: &SyncerConfig, host_namespace: &str) -> Option<Value> {
     let elsewhere = |r: &warren_syncer::config::ServiceRef| {
         r.namespace
@@ -65,21 +109,51 @@ pub fn cluster_role_rules(config: &SyncerConfig, host_namespace: &str) -> Option
     let replicate = &config.networking.replicate_services;
     let reads_services = replicate.from_host.iter().any(|m| elsewhere(&m.from));
     let writes_services = replicate.to_host.iter().any(|m| elsewhere(&m.to));
-    let mut rules = Vec::new();
-    if config.sync.from_host.nodes.enabled {
-        rules.push(
-            json!({"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}),
-        );
-    }
-    match (reads_services, writes_services) {
-        (true, true) => {
-            rules.push(json!({"apiGroups": [""], "resources": ["endpoints"], "verbs": ["get", "list", "watch"]}));
-            rules.push(json!({"apiGroups": [""], "resources": ["services"], "verbs": CORE_VERBS_RW}));
-        }
-        (true, false) => rules.push(json!({"apiGroups": [""], "resources": ["endpoints", "services"], "verbs": ["get", "list", "watch"]})),
-        (false, true) => rules.push(json!({"apiGroups": [""], "resources": ["services"], "verbs": CORE_VERBS_RW})),
-        (false, false) => {}
-    }
+    let (to_host, from_host) = (&config.sync.to_host, &config.sync.from_host);
+    let rules = [
+        rule_if(
+            "",
+            &[
+                ("endpoints", reads_services),
+                ("nodes", from_host.nodes.enabled),
+                ("services", reads_services && !writes_services),
+            ],
+            &READ,
+        ),
+        rule_if("", &[("services", writes_services)], &CORE_VERBS_RW),
+        rule_if(
+            "networking.k8s.io",
+            &[("ingressclasses", from_host.ingress_classes.enabled)],
+            &READ,
+        ),
+        rule_if(
+            "scheduling.k8s.io",
+            &[(
+                "priorityclasses",
+                from_host.priority_classes.enabled && !to_host.priority_classes,
+            )],
+            &READ,
+        ),
+        rule_if(
+            "scheduling.k8s.io",
+            &[("priorityclasses", to_host.priority_classes)],
+            &CORE_VERBS_RW,
+        ),
+        rule_if(
+            "storage.k8s.io",
+            &[(
+                "storageclasses",
+                from_host.storage_classes.enabled && !to_host.storage_classes,
+            )],
+            &READ,
+        ),
+        rule_if(
+            "storage.k8s.io",
+            &[("storageclasses", to_host.storage_classes)],
+            &CORE_VERBS_RW,
+        ),
+    ];
+    let rules: Vec<Value> = rules.into_iter().flatten().collect();
     (!rules.is_empty()).then_some(Value::Array(rules))
 }
 
@@ -130,7 +204,7 @@ pub fn manifests(request: &DeployRequest) -> Vec<Value> {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": namespaced_meta(names, &account),
-            "rules": role_rules(),
+            "rules": role_rules(&request.config),
         }),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1",

@@ -195,7 +195,7 @@ fn no_cluster_role_unless_a_sync_reads_cluster_objects() {
     assert!(objects.iter().all(|o| o["kind"] != "ClusterRole"));
     assert_eq!(
         find(&objects, "Role", "vc-vc1").unwrap()["rules"],
-        role_rules()
+        role_rules(&warren_syncer::config::SyncerConfig::default())
     );
 }
 
@@ -334,9 +334,42 @@ fn replicated_services_elsewhere_get_cluster_rules() {
             "sync:\n  fromHost:\n    nodes:\n      enabled: true\nnetworking:\n  replicateServices:\n    fromHost:\n    - from: shared/db\n      to: default/db\n    toHost:\n    - from: default/web\n      to: shared/web\n"
         ),
         Some(json!([
-            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": [""], "resources": ["endpoints"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["endpoints", "nodes"], "verbs": ["get", "list", "watch"]},
             write,
         ]))
     );
+}
+
+#[test]
+fn optional_kinds_get_their_rules() {
+    let rw = json!([
+        "create", "delete", "get", "list", "patch", "update", "watch"
+    ]);
+    let read = json!(["get", "list", "watch"]);
+    let objects = manifests(&request(
+        "sync:\n  toHost:\n    ingresses:\n      enabled: true\n    networkPolicies:\n      enabled: true\n    podDisruptionBudgets:\n      enabled: true\n    priorityClasses:\n      enabled: true\n  fromHost:\n    storageClasses:\n      enabled: true\n",
+    ));
+    let role = find(&objects, "Role", "vc-vc1").unwrap();
+    assert_eq!(
+        role["rules"].as_array().unwrap()[3..],
+        [
+            json!({"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"], "verbs": rw}),
+            json!({"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["get"]}),
+            json!({"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": rw}),
+        ]
+    );
+    let cluster_role = find(&objects, "ClusterRole", "vc-vc1-v-vcluster-vc1").unwrap();
+    assert_eq!(
+        cluster_role["rules"],
+        json!([
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"], "verbs": read},
+            {"apiGroups": ["scheduling.k8s.io"], "resources": ["priorityclasses"], "verbs": rw},
+            {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": read},
+        ])
+    );
+    // ingressClasses can be turned off beside ingresses
+    let objects = manifests(&request(
+        "sync:\n  toHost:\n    ingresses:\n      enabled: true\n  fromHost:\n    ingressClasses:\n      enabled: false\n",
+    ));
+    assert!(find(&objects, "ClusterRole", "vc-vc1-v-vcluster-vc1").is_none());
 }
