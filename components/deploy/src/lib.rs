@@ -5,9 +5,10 @@
 //! running warren's syncer role instead of vCluster's:
 //!
 //! - ServiceAccount `vc-<name>`, Role and RoleBinding `vc-<name>`: exactly what the syncer does
-//!   in its own namespace ([`role_rules`]). A ClusterRole and ClusterRoleBinding
-//!   `vc-<name>-v-<namespace>` only when vcluster.yaml turns on a sync that reads cluster-scoped
-//!   host objects ([`cluster_role_rules`]: today `sync.fromHost.nodes`).
+//!   in its own namespace with this vcluster.yaml ([`role_rules`]). A ClusterRole and
+//!   ClusterRoleBinding `vc-<name>-v-<namespace>` only when vcluster.yaml turns on a sync of
+//!   cluster-scoped host objects or of services in other host namespaces
+//!   ([`cluster_role_rules`]).
 //! - Secret `vc-config-<name>`: the vcluster.yaml as given (key `config.yaml`).
 //! - Service `<name>`: 443 -> the API server, 53 UDP/TCP -> the cluster DNS; the syncer adopts it
 //!   as its own Service (owner of every host object it creates, `default/kubernetes` inside).
