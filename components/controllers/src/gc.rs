@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, PartialObjectMeta, Patch, PatchParams, Preconditions,
     PropagationPolicy,
@@ -307,7 +308,9 @@ impl Collector {
     }
 
     async fn watch(self: Arc<Self>, idx: usize, ar: ApiResource) {
-        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
+        // Metadata is all the graph needs (kube's GC uses metadata informers too): the API
+        // server sends a fraction of each object and nothing here parses pod specs.
+        let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(self.client.clone(), &ar);
         let mut stream = watcher(api, watcher::Config::default())
             .default_backoff()
             .boxed();
@@ -319,7 +322,7 @@ impl Collector {
                     if let (Some(l), Some(uid)) = (listing.as_mut(), o.metadata.uid.clone()) {
                         l.insert(uid);
                     }
-                    self.upsert(idx, &o);
+                    self.upsert(idx, &o.metadata);
                 }
                 Ok(watcher::Event::InitDone) => {
                     if let Some(seen) = listing.take() {
@@ -329,8 +332,10 @@ impl Collector {
                     self.dirty.notify_one();
                 }
                 Ok(watcher::Event::Apply(o)) => {
-                    self.upsert(idx, &o);
-                    self.dirty.notify_one();
+                    // Most updates (pod status) change nothing the collector decides on.
+                    if self.upsert(idx, &o.metadata) {
+                        self.dirty.notify_one();
+                    }
                 }
                 Ok(watcher::Event::Delete(o)) => {
                     if let Some(uid) = &o.metadata.uid {
@@ -346,18 +351,18 @@ impl Collector {
         }
     }
 
-    fn upsert(&self, idx: usize, o: &DynamicObject) {
-        let Some(uid) = o.metadata.uid.clone() else {
-            return;
+    /// Records the object; true when its owners, deletion or finalizers changed (or it is new).
+    fn upsert(&self, idx: usize, metadata: &ObjectMeta) -> bool {
+        let Some(uid) = metadata.uid.clone() else {
+            return false;
         };
         let node = Node {
             uid: uid.clone(),
             resource: idx,
-            namespace: o.metadata.namespace.clone(),
-            name: o.metadata.name.clone().unwrap_or_default(),
-            resource_version: o.metadata.resource_version.clone(),
-            owners: o
-                .metadata
+            namespace: metadata.namespace.clone(),
+            name: metadata.name.clone().unwrap_or_default(),
+            resource_version: metadata.resource_version.clone(),
+            owners: metadata
                 .owner_references
                 .iter()
                 .flatten()
@@ -369,10 +374,14 @@ impl Collector {
                     block_owner_deletion: r.block_owner_deletion == Some(true),
                 })
                 .collect(),
-            deleting: o.metadata.deletion_timestamp.is_some(),
-            finalizers: o.metadata.finalizers.clone().unwrap_or_default(),
+            deleting: metadata.deletion_timestamp.is_some(),
+            finalizers: metadata.finalizers.clone().unwrap_or_default(),
         };
-        self.lock_graph().insert(uid, node);
+        let previous = self.lock_graph().insert(uid, node.clone());
+        previous.is_none_or(|p| {
+            (&p.owners, p.deleting, &p.finalizers, p.resource)
+                != (&node.owners, node.deleting, &node.finalizers, node.resource)
+        })
     }
 
     fn api_for(&self, resource: usize, namespace: Option<&str>) -> Option<Api<DynamicObject>> {
