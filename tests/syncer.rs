@@ -58,7 +58,19 @@ fn virtual_cluster(name: &str, namespace: &str, extra: &[&str]) -> Warren {
         "info,warren_syncer=debug",
     ];
     args.extend_from_slice(extra);
-    Warren::start_with(&args)
+    let w = Warren::start_with(&args);
+    // Pods are admitted once their namespace's default ServiceAccount exists (the controllers
+    // make it just after start, as in any new cluster).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !w
+        .kubectl(&["get", "serviceaccount", "default"])
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "no default service account");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    w
 }
 
 /// Polls `f` until it returns Some, or panics with `what` (and the server log) after `timeout`.

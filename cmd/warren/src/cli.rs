@@ -69,7 +69,12 @@ pub struct CreateVclusterArgs {
     pub upgrade: bool,
 
     /// vcluster.yaml (vCluster's format; checked before anything touches the host).
-    #[arg(short = 'f', long = "values", alias = "config", value_name = "VCLUSTER_YAML")]
+    #[arg(
+        short = 'f',
+        long = "values",
+        alias = "config",
+        value_name = "VCLUSTER_YAML"
+    )]
     pub config: Option<PathBuf>,
 
     /// Container image of the syncer pod; it must have `warren` on its PATH (default:

@@ -98,7 +98,11 @@ fn desired_host_service(host: &HostSide, virtual_service: &Service) -> Service {
     let mut out = host_service(&host.names, virtual_service, host.owner.as_ref());
     meta::mark_managed_labels(&mut out.metadata, virtual_service.metadata.labels.as_ref());
     let (namespace, name) = (
-        virtual_service.metadata.namespace.as_deref().unwrap_or_default(),
+        virtual_service
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or_default(),
         virtual_service.metadata.name.as_deref().unwrap_or_default(),
     );
     if super::kube_dns::is_kube_dns(namespace, name)
