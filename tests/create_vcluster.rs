@@ -454,9 +454,46 @@ fn create_upgrade_and_delete_a_vcluster() {
         .then_some(())
     });
 
+    // Cluster-scoped copies the syncer made for vc1 (labelled, no owner possible) go with it;
+    // another virtual cluster's stay.
+    let copies = "apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: vcluster-high-x-vcluster-vc1-x-vc1, labels: {vcluster.loft.sh/managed-by: vcluster-vc1-x-vc1}}
+value: 1000
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: vcluster-fast-x-vcluster-vc1-x-vc1, labels: {vcluster.loft.sh/managed-by: vcluster-vc1-x-vc1}}
+provisioner: example.com/fast
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: vcluster-high-x-other-x-vc9, labels: {vcluster.loft.sh/managed-by: other-x-vc9}}
+value: 1000
+";
+    let applied = bed.cluster.kubectl_stdin(&["apply", "-f", "-"], copies);
+    assert!(applied.status.success(), "{applied:?}");
+
     // Delete: everything, and the namespace warren created.
     let out = bed.warren_ok(&["delete", "vcluster", "vc1"]);
     assert!(out.contains("StatefulSet/vc1"), "{out}");
+    assert!(
+        out.contains("PriorityClass/vcluster-high-x-vcluster-vc1-x-vc1")
+            && out.contains("StorageClass/vcluster-fast-x-vcluster-vc1-x-vc1"),
+        "{out}"
+    );
+    assert!(
+        bed.get(&["priorityclass", "vcluster-high-x-vcluster-vc1-x-vc1"])
+            .is_none()
+    );
+    assert!(
+        bed.get(&["storageclass", "vcluster-fast-x-vcluster-vc1-x-vc1"])
+            .is_none()
+    );
+    assert!(
+        bed.get(&["priorityclass", "vcluster-high-x-other-x-vc9"])
+            .is_some()
+    );
     assert!(out.contains("PersistentVolumeClaim/data-vc1-0"), "{out}");
     assert!(
         out.trim_end().ends_with("namespace vcluster-vc1 deleted"),

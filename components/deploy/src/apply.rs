@@ -8,6 +8,8 @@ use k8s_openapi::api::core::v1::{
     Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
@@ -210,6 +212,56 @@ async fn delete_cluster_role(
     delete_ours(roles, &name, names, deleted).await
 }
 
+/// Deletes the cluster-scoped copies the syncer made on the host (PriorityClasses and
+/// StorageClasses sent to the host): a namespaced owner cannot hold them, so they carry the
+/// cluster-scoped `vcluster.loft.sh/managed-by=<namespace>-x-<vcluster>` label instead, and
+/// would otherwise outlive the virtual cluster. Kinds the caller may not list are skipped.
+async fn delete_cluster_scoped_copies(
+    client: &Client,
+    names: &Names,
+    deleted: &mut Vec<String>,
+) -> Result<(), DeployError> {
+    let marker = warren_syncer::names::Names::new(
+        &names.vcluster,
+        &names.namespace,
+        warren_syncer::names::NamespaceMode::Single,
+    )
+    .marker_label_cluster();
+    let selector = format!("{}={marker}", warren_syncer::names::labels::MANAGED_BY);
+    delete_labeled(
+        Api::<PriorityClass>::all(client.clone()),
+        &selector,
+        deleted,
+    )
+    .await?;
+    delete_labeled(Api::<StorageClass>::all(client.clone()), &selector, deleted).await
+}
+
+async fn delete_labeled<K>(
+    api: Api<K>,
+    selector: &str,
+    deleted: &mut Vec<String>,
+) -> Result<(), DeployError>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let kind = K::kind(&());
+    let list = match api.list(&ListParams::default().labels(selector)).await {
+        Ok(list) => list,
+        Err(e) if is_status(&e, 403) || is_status(&e, 404) => return Ok(()),
+        Err(e) => return Err(DeployError::api(format!("listing {kind}s"), e)),
+    };
+    for object in list.items {
+        let name = object.meta().name.clone().unwrap_or_default();
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => deleted.push(format!("{kind}/{name}")),
+            Err(e) if is_status(&e, 404) => {}
+            Err(e) => return Err(DeployError::api(format!("deleting {kind} {name}"), e)),
+        }
+    }
+    Ok(())
+}
+
 /// Whether a claim is one the StatefulSet controller made from the template `data`
 /// (`data-<name>-<ordinal>`).
 fn is_data_claim(claim: &str, names: &Names) -> bool {
@@ -220,8 +272,8 @@ fn is_data_claim(claim: &str, names: &Names) -> bool {
 
 /// Deletes what [`deploy`] made (only objects carrying warren's labels for this virtual
 /// cluster), the data claims, and the namespace when the CLI created it and no other virtual
-/// cluster is left in it. The syncer's own host objects are owned by the Service and go with
-/// it (the host's garbage collector).
+/// cluster is left in it. The syncer's own namespaced host objects are owned by the Service and
+/// go with it (the host's garbage collector); its cluster-scoped copies are deleted by label.
 pub async fn delete(client: &Client, names: &Names) -> Result<Deleted, DeployError> {
     let ns = &names.namespace;
     let mut deleted = Vec::new();
@@ -241,6 +293,7 @@ pub async fn delete(client: &Client, names: &Names) -> Result<Deleted, DeployErr
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
     delete_ours(accounts, &account, names, &mut deleted).await?;
     delete_cluster_role(client, names, &mut deleted).await?;
+    delete_cluster_scoped_copies(client, names, &mut deleted).await?;
     if deleted.is_empty() {
         return Err(DeployError::NotFound {
             name: names.vcluster.clone(),
