@@ -41,10 +41,29 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     F: Fn(&K, bool) + Send + 'static,
 {
+    start_selected_trimmed(api, config, |_| {}, on_change).await
+}
+
+/// Like [`start_selected`]; `trim` drops what the caller never reads from each object before
+/// it is cached (big caches of big objects).
+pub async fn start_selected_trimmed<K, T, F>(
+    api: Api<K>,
+    config: watcher::Config,
+    mut trim: T,
+    on_change: F,
+) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    T: FnMut(&mut K) + Send + 'static,
+    F: Fn(&K, bool) + Send + 'static,
+{
     let (reader, writer) = reflector::store();
     let stream = watcher(api, config)
         .default_backoff()
-        .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+        .modify(move |o: &mut K| {
+            o.meta_mut().managed_fields = None;
+            trim(o);
+        })
         .reflect(writer);
     tokio::spawn(async move {
         futures::pin_mut!(stream);

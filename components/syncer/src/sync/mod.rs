@@ -586,8 +586,16 @@ impl Ctx {
         };
 
         // Host caches of what this virtual cluster owns.
-        let host_pods =
-            watch_owned::<Pod>(&hc, &hns, owned(), names.clone(), "Pod", q.pods.clone()).await;
+        let host_pods = watch_owned_trimmed::<Pod>(
+            &hc,
+            &hns,
+            owned(),
+            names.clone(),
+            "Pod",
+            q.pods.clone(),
+            crate::translate::pod::trim_cached_host_pod,
+        )
+        .await;
         let host_services = watch_owned::<Service>(
             &hc,
             &hns,
@@ -852,10 +860,33 @@ where
         + Sync
         + 'static,
 {
+    watch_owned_trimmed(host, namespace, owned, names, kind, queue, |_| {}).await
+}
+
+/// [`watch_owned`], caching only what `trim` leaves of each object.
+async fn watch_owned_trimmed<K>(
+    host: &Client,
+    namespace: &str,
+    owned: watcher::Config,
+    names: Names,
+    kind: &'static str,
+    queue: Queue,
+    trim: fn(&mut K),
+) -> Store<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
     let kind = crate::names::kind_annotation_value("v1", kind);
-    informer::start_selected(
+    informer::start_selected_trimmed(
         Api::<K>::namespaced(host.clone(), namespace),
         owned,
+        trim,
         move |o: &K, _| {
             if let Some(v) = names.virtual_object(o.meta(), &kind) {
                 queue.add(queue::key(v.namespace.as_deref(), &v.name));

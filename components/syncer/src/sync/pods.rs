@@ -483,18 +483,29 @@ async fn update(ctx: &Ctx, v: &Pod, h: &Pod, status_only: bool) -> Result<Next, 
                 "activeDeadlineSeconds": spec.active_deadline_seconds,
                 "tolerations": spec.tolerations,
             });
-            if spec.scheduling_gates.is_some()
-                || h.spec
-                    .as_ref()
-                    .is_some_and(|s| s.scheduling_gates.is_some())
+            if let Some(gates) = &spec.scheduling_gates {
+                // Strategic merge keeps list items it is not given: replace the gate list.
+                let mut list = vec![json!({"$patch": "replace"})];
+                list.extend(gates.iter().map(|g| json!(g)));
+                patch["spec"]["schedulingGates"] = Value::Array(list);
+            } else if h
+                .spec
+                .as_ref()
+                .is_some_and(|s| s.scheduling_gates.is_some())
             {
-                patch["spec"]["schedulingGates"] = json!(spec.scheduling_gates);
+                patch["spec"]["schedulingGates"] = Value::Null;
             }
         }
         let host_name = h.metadata.name.as_deref().unwrap_or_default();
         let api: Api<Pod> = ctx.host_api();
+        // Strategic merge: containers are merged by name, so the cached host pod (trimmed to
+        // names and images, see `trim_cached_host_pod`) is enough to change an image.
         match api
-            .patch(host_name, &PatchParams::default(), &merge_patch(&patch))
+            .patch(
+                host_name,
+                &PatchParams::default(),
+                &kube::api::Patch::Strategic(&patch),
+            )
             .await
         {
             Ok(_) => {}

@@ -884,6 +884,36 @@ pub fn service_env(
 /// Only what Kubernetes lets change on a running pod follows: container and init container
 /// images, activeDeadlineSeconds, schedulingGates (which can only be removed), and
 /// tolerations (which can only be added: host-only ones and enforced ones are kept).
+/// What the syncer keeps of a host pod in its cache: metadata, status, and the parts of the spec
+/// it reads or updates after the create (node, container names and images, deadline,
+/// tolerations, scheduling gates). Volumes, env, mounts, probes, security settings … are never
+/// read again and are most of a pod's size; [`host_pod_spec_update`] compares and patches
+/// only what is kept (its patch merges containers by name).
+pub fn trim_cached_host_pod(pod: &mut Pod) {
+    let Some(spec) = pod.spec.take() else {
+        return;
+    };
+    let slim = |containers: Vec<Container>| -> Vec<Container> {
+        containers
+            .into_iter()
+            .map(|c| Container {
+                name: c.name,
+                image: c.image,
+                ..Container::default()
+            })
+            .collect()
+    };
+    pod.spec = Some(PodSpec {
+        node_name: spec.node_name,
+        containers: slim(spec.containers),
+        init_containers: spec.init_containers.map(slim),
+        active_deadline_seconds: spec.active_deadline_seconds,
+        tolerations: spec.tolerations,
+        scheduling_gates: spec.scheduling_gates,
+        ..PodSpec::default()
+    });
+}
+
 pub fn host_pod_spec_update(
     options: &PodOptions,
     virtual_pod: &Pod,

@@ -568,6 +568,60 @@ fn only_mutable_fields_follow_after_creation() {
     assert_eq!(host_pod_spec_update(&options, &virtual_pod, &synced), None);
 }
 
+/// The cached host pod keeps the node, names and images, deadline, tolerations and gates; an
+/// update computed from it is the same as from the whole pod, restricted to those fields.
+#[test]
+fn cached_host_pods_keep_what_updates_read() {
+    let mut host: Pod = from(json!({
+        "metadata": {"name": "p-x-shop-x-my-vcluster", "annotations": {"a": "b"}},
+        "spec": {
+            "nodeName": "node-1",
+            "initContainers": [{"name": "init", "image": "init:1", "command": ["sh"]}],
+            "containers": [{"name": "app", "image": "app:1",
+                            "env": [{"name": "A", "value": "1"}],
+                            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+            "volumes": [{"name": "data", "emptyDir": {}}],
+            "activeDeadlineSeconds": 5,
+            "tolerations": [{"key": "t", "operator": "Exists"}],
+            "schedulingGates": [{"name": "g"}],
+            "hostname": "p",
+            "dnsPolicy": "None",
+            "serviceAccountName": "vc-workload-my-vcluster"
+        },
+        "status": {"phase": "Running", "podIP": "10.244.1.7"}
+    }));
+    trim_cached_host_pod(&mut host);
+    assert_eq!(
+        serde_json::to_value(&host).unwrap(),
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "p-x-shop-x-my-vcluster", "annotations": {"a": "b"}},
+            "spec": {
+                "nodeName": "node-1",
+                "initContainers": [{"name": "init", "image": "init:1"}],
+                "containers": [{"name": "app", "image": "app:1"}],
+                "activeDeadlineSeconds": 5,
+                "tolerations": [{"key": "t", "operator": "Exists"}],
+                "schedulingGates": [{"name": "g"}]
+            },
+            "status": {"phase": "Running", "podIP": "10.244.1.7"}
+        })
+    );
+    let virtual_pod = minimal_pod(json!({
+        "initContainers": [{"name": "init", "image": "init:1"}],
+        "containers": [{"name": "app", "image": "app:2"}],
+        "activeDeadlineSeconds": 5,
+        "tolerations": [{"key": "t", "operator": "Exists"}],
+        "schedulingGates": [{"name": "g"}]
+    }));
+    let update = host_pod_spec_update(&options(), &virtual_pod, &host).unwrap();
+    assert_eq!(
+        serde_json::to_value(update.containers).unwrap(),
+        json!([{"name": "app", "image": "app:2"}])
+    );
+}
+
 #[test]
 fn status_goes_back_except_qos_class() {
     let virtual_pod: Pod = from(json!({
