@@ -215,12 +215,11 @@ fn force_synced(meta: &ObjectMeta) -> bool {
 
 fn referenced_by_a_pod(ctx: &Ctx, key: &str, kind: Kind) -> bool {
     let namespace = queue::split(key).0;
+    // `find` walks the cache in place (no copy of every pod's handle per call).
     ctx.v
         .pods
-        .state()
-        .iter()
-        .filter(|p| p.metadata.namespace.as_deref() == namespace)
-        .any(|p| referenced(p, kind).contains(key))
+        .find(|p| p.metadata.namespace.as_deref() == namespace && referenced(p, kind).contains(key))
+        .is_some()
 }
 
 pub(crate) async fn sync_config_map(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
