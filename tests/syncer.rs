@@ -5,130 +5,18 @@
 //! One host cluster (and its fake node agent) is shared by the tests of this file; each test
 //! uses its own host namespace and virtual cluster name.
 
-#[path = "hostcluster/mod.rs"]
-mod hostcluster;
+#[path = "syncer_bed/mod.rs"]
+mod syncer_bed;
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use hostcluster::HostCluster;
-use hostcluster::fake_node::{FakeNodeConfig, FakeNodes};
 use serde_json::Value;
+use syncer_bed::hostcluster;
+use syncer_bed::*;
 use warren_e2e::Warren;
-
-struct Host {
-    cluster: HostCluster,
-    _nodes: FakeNodes,
-}
-
-/// The shared host cluster: two fake nodes; deleted pods go within a second.
-fn host() -> &'static Host {
-    static HOST: OnceLock<Host> = OnceLock::new();
-    HOST.get_or_init(|| {
-        let cluster = HostCluster::start();
-        let nodes = FakeNodes::start(
-            &cluster.kubeconfig,
-            FakeNodeConfig {
-                nodes: 2,
-                max_grace: Some(Duration::from_secs(1)),
-                ..FakeNodeConfig::default()
-            },
-        )
-        .expect("fake nodes");
-        Host {
-            cluster,
-            _nodes: nodes,
-        }
-    })
-}
-
-/// A virtual cluster `name` syncing to host namespace `namespace` (created if missing).
-fn virtual_cluster(name: &str, namespace: &str, extra: &[&str]) -> Warren {
-    let host = host();
-    let _ = host.cluster.kubectl(&["create", "namespace", namespace]);
-    let kubeconfig = host.cluster.kubeconfig.display().to_string();
-    let mut args = vec![
-        "--name",
-        name,
-        "--host-kubeconfig",
-        &kubeconfig,
-        "--host-namespace",
-        namespace,
-        "--log",
-        "info,warren_syncer=debug",
-    ];
-    args.extend_from_slice(extra);
-    let w = Warren::start_with(&args);
-    // Pods are admitted once their namespace's default ServiceAccount exists (the controllers
-    // make it just after start, as in any new cluster).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !w
-        .kubectl(&["get", "serviceaccount", "default"])
-        .status
-        .success()
-    {
-        assert!(Instant::now() < deadline, "no default service account");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    w
-}
-
-/// Polls `f` until it returns Some, or panics with `what` (and the server log) after `timeout`.
-fn eventually<T>(w: &Warren, what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?}: {what}\nwarren log tail:\n{}",
-            tail(&w.log(), 60)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Prints the syncer's warnings and failed syncs (seen with --nocapture).
-fn report(w: &Warren) {
-    for line in w.log().lines() {
-        if line.contains("WARN") || line.contains("ERROR") || line.contains("sync failed") {
-            eprintln!("{line}");
-        }
-    }
-}
-
-fn tail(s: &str, lines: usize) -> String {
-    let all: Vec<&str> = s.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
 
 fn items(list: &Value) -> Vec<Value> {
     list["items"].as_array().cloned().unwrap_or_default()
-}
-
-/// `kubectl get` on the host as JSON, `None` when it fails (not found).
-fn host_get(args: &[&str]) -> Option<Value> {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = host().cluster.kubectl(&all);
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
-}
-
-/// `kubectl get` in the virtual cluster as JSON, `None` when it fails.
-fn virtual_get(w: &Warren, args: &[&str]) -> Option<Value> {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = w.kubectl(&all);
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
 }
 
 fn condition(obj: &Value, type_: &str) -> Option<String> {
@@ -243,7 +131,7 @@ fn pod_status_nodes_and_events_come_back() {
 
     // Readiness flips on the host flow back too.
     host()
-        ._nodes
+        .nodes
         .set_pod_ready("vc1-host", "web-x-default-x-vc1", false)
         .expect("set not ready");
     eventually(&w, "virtual pod not Ready", Duration::from_secs(20), || {

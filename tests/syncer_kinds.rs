@@ -7,131 +7,24 @@
 //! uses its own host namespace and virtual cluster name, and cluster-scoped host objects it
 //! makes carry its name.
 
-#[path = "hostcluster/mod.rs"]
-mod hostcluster;
+#[path = "syncer_bed/mod.rs"]
+mod syncer_bed;
 
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hostcluster::HostCluster;
-use hostcluster::fake_node::{FakeNodeConfig, FakeNodes};
 use serde_json::Value;
+use syncer_bed::*;
 use warren_e2e::Warren;
-
-struct Host {
-    cluster: HostCluster,
-    _nodes: FakeNodes,
-}
-
-/// The shared host cluster: two fake nodes; deleted pods go within a second.
-fn host() -> &'static Host {
-    static HOST: OnceLock<Host> = OnceLock::new();
-    HOST.get_or_init(|| {
-        let cluster = HostCluster::start();
-        let nodes = FakeNodes::start(
-            &cluster.kubeconfig,
-            FakeNodeConfig {
-                nodes: 2,
-                max_grace: Some(Duration::from_secs(1)),
-                ..FakeNodeConfig::default()
-            },
-        )
-        .expect("fake nodes");
-        Host {
-            cluster,
-            _nodes: nodes,
-        }
-    })
-}
 
 /// A virtual cluster `name` syncing to host namespace `namespace` (created if missing) with
 /// `config` as its vcluster.yaml; the directory holding the file lives as long as it runs.
 fn virtual_cluster(name: &str, namespace: &str, config: &str) -> (Warren, tempfile::TempDir) {
-    let host = host();
-    let _ = host.cluster.kubectl(&["create", "namespace", namespace]);
     let dir = tempfile::tempdir().expect("tempdir");
     let config_path = dir.path().join("vcluster.yaml");
     std::fs::write(&config_path, config).expect("vcluster.yaml");
-    let kubeconfig = host.cluster.kubeconfig.display().to_string();
     let config_arg = config_path.display().to_string();
-    let w = Warren::start_with(&[
-        "--name",
-        name,
-        "--host-kubeconfig",
-        &kubeconfig,
-        "--host-namespace",
-        namespace,
-        "-f",
-        &config_arg,
-        "--log",
-        "info,warren_syncer=debug",
-    ]);
+    let w = syncer_bed::virtual_cluster(name, namespace, &["-f", &config_arg]);
     (w, dir)
-}
-
-/// Polls `f` until it returns Some, or panics with `what` (and the server log) after `timeout`.
-fn eventually<T>(w: &Warren, what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?}: {what}\nwarren log tail:\n{}",
-            tail(&w.log(), 60)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Prints the syncer's warnings and failed syncs (seen with --nocapture).
-fn report(w: &Warren) {
-    for line in w.log().lines() {
-        if line.contains("WARN") || line.contains("ERROR") || line.contains("sync failed") {
-            eprintln!("{line}");
-        }
-    }
-}
-
-fn tail(s: &str, lines: usize) -> String {
-    let all: Vec<&str> = s.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// `kubectl get` on the host as JSON, `None` when it fails (not found).
-fn host_get(args: &[&str]) -> Option<Value> {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = host().cluster.kubectl(&all);
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
-}
-
-/// `kubectl get` in the virtual cluster as JSON, `None` when it fails.
-fn virtual_get(w: &Warren, args: &[&str]) -> Option<Value> {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = w.kubectl(&all);
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
-}
-
-fn host_apply(manifest: &str) {
-    let out = host()
-        .cluster
-        .kubectl_stdin(&["apply", "-f", "-"], manifest);
-    assert!(
-        out.status.success(),
-        "host apply failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Asserts that the object `get` reads is not rewritten once synced (no update loop between
