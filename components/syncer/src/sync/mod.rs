@@ -521,10 +521,7 @@ impl Ctx {
     async fn start(host: Arc<HostSide>, virt: Client, informers: &informer::Informers) -> Arc<Ctx> {
         let q = Queues::default();
         let names = host.names.clone();
-        let marker = format!("{}={}", labels::MANAGED_BY, names.vcluster());
-        let host_ns = names.own_host_namespace().to_owned();
-        let owned = || watcher::Config::default().labels(&marker);
-        let (hc, hns) = (host.client.clone(), host_ns.clone());
+        let (hc, hns) = (host.client.clone(), names.own_host_namespace().to_owned());
 
         // Virtual caches; their callbacks queue the virtual keys they affect.
         let pods = {
@@ -587,69 +584,18 @@ impl Ctx {
 
         // Host caches of what this virtual cluster owns.
         let host_pods = watch_owned_trimmed::<Pod>(
-            &hc,
-            &hns,
-            owned(),
-            names.clone(),
-            "Pod",
+            &host,
             q.pods.clone(),
             crate::translate::pod::trim_cached_host_pod,
         )
         .await;
-        let host_services = watch_owned::<Service>(
-            &hc,
-            &hns,
-            owned(),
-            names.clone(),
-            "Service",
-            q.services.clone(),
-        )
-        .await;
-        let host_endpoints = watch_owned::<Endpoints>(
-            &hc,
-            &hns,
-            owned(),
-            names.clone(),
-            "Endpoints",
-            q.endpoints.clone(),
-        )
-        .await;
-        let host_config_maps = watch_owned::<ConfigMap>(
-            &hc,
-            &hns,
-            owned(),
-            names.clone(),
-            "ConfigMap",
-            q.config_maps.clone(),
-        )
-        .await;
-        let host_secrets = watch_owned::<Secret>(
-            &hc,
-            &hns,
-            owned(),
-            names.clone(),
-            "Secret",
-            q.secrets.clone(),
-        )
-        .await;
-        let host_service_accounts = watch_owned::<ServiceAccount>(
-            &hc,
-            &hns,
-            owned(),
-            names.clone(),
-            "ServiceAccount",
-            q.service_accounts.clone(),
-        )
-        .await;
-        let host_pvcs = watch_owned::<PersistentVolumeClaim>(
-            &hc,
-            &hns,
-            owned(),
-            names.clone(),
-            "PersistentVolumeClaim",
-            q.pvcs.clone(),
-        )
-        .await;
+        let host_services = watch_owned::<Service>(&host, q.services.clone()).await;
+        let host_endpoints = watch_owned::<Endpoints>(&host, q.endpoints.clone()).await;
+        let host_config_maps = watch_owned::<ConfigMap>(&host, q.config_maps.clone()).await;
+        let host_secrets = watch_owned::<Secret>(&host, q.secrets.clone()).await;
+        let host_service_accounts =
+            watch_owned::<ServiceAccount>(&host, q.service_accounts.clone()).await;
+        let host_pvcs = watch_owned::<PersistentVolumeClaim>(&host, q.pvcs.clone()).await;
         let host_events = {
             let q = q.clone();
             informer::start(Api::<Event>::namespaced(hc.clone(), &hns), move |e| {
@@ -843,14 +789,7 @@ where
 
 /// Caches the host `K`s this virtual cluster owns (selected by `owned`) and queues the virtual
 /// key each one names in its `vcluster.loft.sh/object-*` annotations.
-async fn watch_owned<K>(
-    host: &Client,
-    namespace: &str,
-    owned: watcher::Config,
-    names: Names,
-    kind: &'static str,
-    queue: Queue,
-) -> Store<K>
+async fn watch_owned<K>(host: &HostSide, queue: Queue) -> Store<K>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -860,19 +799,11 @@ where
         + Sync
         + 'static,
 {
-    watch_owned_trimmed(host, namespace, owned, names, kind, queue, |_| {}).await
+    watch_owned_trimmed(host, queue, |_| {}).await
 }
 
 /// [`watch_owned`], caching only what `trim` leaves of each object.
-async fn watch_owned_trimmed<K>(
-    host: &Client,
-    namespace: &str,
-    owned: watcher::Config,
-    names: Names,
-    kind: &'static str,
-    queue: Queue,
-    trim: fn(&mut K),
-) -> Store<K>
+async fn watch_owned_trimmed<K>(host: &HostSide, queue: Queue, trim: fn(&mut K)) -> Store<K>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -882,9 +813,12 @@ where
         + Sync
         + 'static,
 {
-    let kind = crate::names::kind_annotation_value("v1", kind);
+    let names = host.names.clone();
+    let kind = crate::names::kind_annotation_value(&K::api_version(&()), &K::kind(&()));
+    let owned =
+        watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, names.vcluster()));
     informer::start_selected_trimmed(
-        Api::<K>::namespaced(host.clone(), namespace),
+        Api::<K>::namespaced(host.client.clone(), names.own_host_namespace()),
         owned,
         trim,
         move |o: &K, _| {
