@@ -465,6 +465,21 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
     assert_eq!(endpoint_ips(&ext).0, vec!["192.168.7.7".to_string()]);
     assert!(ext["metadata"]["labels"].is_null(), "{ext}");
 
+    // Endpoints written before their selector-less Service (one file, that order) are kept:
+    // the controller reacts to Endpoints deletions only, as upstream does, so a Service its
+    // cache has not seen yet does not make it delete them.
+    w.kubectl_apply_ok(
+        &["apply", "-f", "-"],
+        r#"{"apiVersion":"v1","kind":"List","items":[
+            {"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"early","namespace":"svc"},
+             "subsets":[{"addresses":[{"ip":"192.168.7.8"}],"ports":[{"port":80}]}]},
+            {"apiVersion":"v1","kind":"Service","metadata":{"name":"early","namespace":"svc"},
+             "spec":{"ports":[{"port":80}]}}]}"#,
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let early = get_opt(&w, &["endpoints", "early", "-n", "svc"]).expect("early endpoints kept");
+    assert_eq!(endpoint_ips(&early).0, vec!["192.168.7.8".to_string()]);
+
     // the service goes: so do its Endpoints and (through the garbage collector) its slices
     w.kubectl_ok(&["delete", "service", "web", "-n", "svc"]);
     wait_for(

@@ -656,6 +656,17 @@ fn replicated_services_both_ways() {
                 .then_some(())
         },
     );
+    // The replica's Endpoints removed in the virtual cluster come back from the host.
+    w.kubectl_ok(&["delete", "endpoints", "headless", "-n", "apps"]);
+    eventually(
+        &w,
+        "headless replica endpoints restored",
+        Duration::from_secs(30),
+        || {
+            let ep = virtual_get(&w, &["endpoints", "headless", "-n", "apps"])?;
+            (ep["subsets"][0]["addresses"].as_array()?.len() == 2).then_some(())
+        },
+    );
 
     // The host service goes: so does the replica; back with a new address when it returns.
     host_ok(&["delete", "service", "db", "-n", "rep1-infra"]);

@@ -624,8 +624,12 @@ pub async fn run(ctx: Context) {
     let q = queue.clone();
     let endpoints = ctx
         .informers
-        .all_with_deletes::<Endpoints, _>(move |e: &Endpoints, _| {
-            q.add(queue::key(e.metadata.namespace.as_deref(), &e.name_any()))
+        .all_with_deletes::<Endpoints, _>(move |e: &Endpoints, deleted| {
+            // Deletions only (as upstream): a new Endpoints whose Service this cache has not
+            // seen yet — a user's selector-less pair, a syncer's replica — must not be deleted.
+            if deleted {
+                q.add(queue::key(e.metadata.namespace.as_deref(), &e.name_any()))
+            }
         })
         .await;
     // leftovers: Endpoints whose Service went away while the controller was not running

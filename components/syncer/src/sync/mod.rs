@@ -555,7 +555,20 @@ impl Ctx {
                 })
                 .await
         };
-        let endpoints = watch_virtual::<Endpoints>(informers, q.endpoints.clone()).await;
+        let endpoints = {
+            // A replica's Endpoints changed or removed by someone else is put back.
+            let q = q.clone();
+            let replicated = replicate::virtual_keys(&host.options.config);
+            informers
+                .all(move |e: &Endpoints| {
+                    let key = object_key(&e.metadata);
+                    if replicated.contains(&key) {
+                        q.replicated.add(key.clone());
+                    }
+                    q.endpoints.add(key);
+                })
+                .await
+        };
         let config_maps = watch_virtual::<ConfigMap>(informers, q.config_maps.clone()).await;
         let secrets = watch_virtual::<Secret>(informers, q.secrets.clone()).await;
         let service_accounts =
