@@ -145,8 +145,10 @@ fn dns_port(w: &Warren) -> u16 {
         }
         assert!(
             Instant::now() < deadline,
-            "kube-dns not registered: {}",
-            w.log()
+            "kube-dns not registered: {}{}",
+            w.log(),
+            // the dns role's own log, when it runs apart
+            std::fs::read_to_string(w.data_dir().join("dns.log")).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -647,10 +649,13 @@ fn dns_role_runs_alone() {
     std::thread::sleep(Duration::from_millis(300));
     let out = w.kubectl(&["get", "endpoints", "-n", "kube-system", "kube-dns"]);
     assert!(!out.status.success(), "--no-dns registers nothing");
-    // a free port for UDP and TCP
-    let port = {
+    // a port free for UDP and for TCP (a UDP-free port may be some connection's TCP port)
+    let port = loop {
         let u = UdpSocket::bind("127.0.0.1:0").unwrap();
-        u.local_addr().unwrap().port()
+        let port = u.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            break port;
+        }
     };
     let log = std::fs::File::create(w.data_dir().join("dns.log")).unwrap();
     let mut child: Child = Command::new(warren_bin())

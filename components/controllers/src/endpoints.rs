@@ -666,15 +666,26 @@ impl Ctl {
         let ns = ns.unwrap_or_default();
         let api: Api<Endpoints> = Api::namespaced(self.ctx.client.clone(), ns);
         let Some(svc) = self.services.get(&ObjectRef::new(name).within(ns)) else {
-            // the service is gone: so are its endpoints
-            if self
-                .endpoints
-                .get(&ObjectRef::new(name).within(ns))
-                .is_some()
-            {
-                match api.delete(name, &DeleteParams::default()).await {
+            // the service is gone: so are its endpoints. The cache may just not have a new
+            // Service yet (written beside its Endpoints while this controller started), so
+            // the API has the last word, and only the Endpoints seen here are deleted.
+            if let Some(current) = self.endpoints.get(&ObjectRef::new(name).within(ns)) {
+                let services: Api<Service> = Api::namespaced(self.ctx.client.clone(), ns);
+                if services.get_metadata_opt(name).await?.is_some() {
+                    return Ok(());
+                }
+                let params = DeleteParams {
+                    preconditions: current.metadata.uid.clone().map(|uid| {
+                        kube::api::Preconditions {
+                            uid: Some(uid),
+                            resource_version: None,
+                        }
+                    }),
+                    ..DeleteParams::default()
+                };
+                match api.delete(name, &params).await {
                     Ok(_) => {}
-                    Err(e) if is_status(&e, 404) => {}
+                    Err(e) if is_status(&e, 404) || is_status(&e, 409) => {}
                     Err(e) => return Err(e),
                 }
             }
