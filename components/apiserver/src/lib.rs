@@ -15,6 +15,7 @@ mod discovery;
 mod eviction;
 mod filter;
 mod http;
+mod local;
 mod managed_fields;
 mod meta;
 mod namespace;
@@ -46,6 +47,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use warren_store::{Store, StoreOptions};
 
+pub use local::LocalService;
 pub use service_alloc::{ServiceHook, ServiceHookFuture, ServiceHookHandle};
 pub use version::GIT_VERSION;
 
@@ -85,10 +87,14 @@ pub struct Config {
     pub service_hook: Option<ServiceHookHandle>,
 }
 
-/// A started server: where it listens and where its kubeconfig is.
+/// A started server: where it listens, where its kubeconfig is, and the in-process door for
+/// clients in the same process.
 pub struct Started {
     pub local_addr: SocketAddr,
     pub kubeconfig: PathBuf,
+    pub local: LocalService,
+    /// The cluster CA (PEM), which the kubeconfig also carries.
+    pub ca_cert_pem: String,
 }
 
 fn tls_acceptor(pki: &pki::ClusterPki) -> Result<TlsAcceptor, ApiServerError> {
@@ -246,6 +252,8 @@ pub async fn run(
     on_started(&Started {
         local_addr,
         kubeconfig,
+        local: LocalService::new(state.clone()),
+        ca_cert_pem: cluster_pki.ca_cert_pem.clone(),
     });
     shutdown.await;
     serving.abort();

@@ -258,3 +258,56 @@ fn create_only_kinds_refuse_table_accept() {
         assert_eq!(b["status"]["allowed"], true);
     });
 }
+
+#[test]
+fn the_local_service_is_the_admin_and_names_field_managers() {
+    use tower::ServiceExt;
+    let h = harness();
+    runtime().block_on(async {
+        let local = crate::LocalService::new(h.state.clone())
+            .with_user_agent("kube-controller-manager/v1.33.0 (linux/amd64) warren");
+        let create = || {
+            Request::post("/api/v1/namespaces")
+                .header("content-type", "application/json")
+                .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                    br#"{"metadata":{"name":"local"}}"#,
+                )))
+                .expect("request")
+        };
+        // Without the local door the same request has no identity.
+        let resp = crate::http::handle(h.state.clone(), create()).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+        let resp = local.clone().oneshot(create()).await.expect("infallible");
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        let ns: Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            ns["metadata"]["managedFields"][0]["manager"],
+            "kube-controller-manager"
+        );
+
+        // A body that fails to arrive is a 400 Status, not a dropped request.
+        let failing = http_body_util::StreamBody::new(futures::stream::iter([Err::<
+            http_body::Frame<bytes::Bytes>,
+            std::io::Error,
+        >(
+            std::io::Error::other("cut"),
+        )]));
+        let req = Request::post("/api/v1/namespaces")
+            .header("content-type", "application/json")
+            .body(failing)
+            .expect("request");
+        let resp = local.oneshot(req).await.expect("infallible");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        let status: Value = serde_json::from_slice(&body).expect("json");
+        assert!(
+            status["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("cut"),
+            "{status}"
+        );
+    });
+}

@@ -87,20 +87,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             },
             service_hook: prepared.as_ref().map(crate::commands::syncer::service_hook),
         };
-        let (kubeconfig_tx, kubeconfig_rx) = tokio::sync::oneshot::channel();
-        let (dns_kubeconfig_tx, dns_kubeconfig_rx) = tokio::sync::oneshot::channel();
-        let (syncer_kubeconfig_tx, syncer_kubeconfig_rx) = tokio::sync::oneshot::channel();
+        let (api_tx, api_rx) = tokio::sync::watch::channel(None::<LocalApi>);
         // One set of watch-fed caches for the controllers and the syncer.
         let informers = SharedInformers::default();
         if let Some(prepared) = prepared {
             tokio::spawn(crate::commands::syncer::start(
-                syncer_kubeconfig_rx,
+                api_rx.clone(),
                 prepared,
                 informers.clone(),
             ));
         }
         if !args.no_dns && plan.config.dns_enabled {
-            tokio::spawn(start_dns(dns_kubeconfig_rx, dns));
+            tokio::spawn(start_dns(api_rx.clone(), dns));
         }
         if !args.disable_controllers {
             // The tokens controller signs with the API server's service-account key, like
@@ -111,7 +109,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 signer: std::sync::Arc::new(move |claims| key.sign(claims)),
                 legacy_secrets: args.legacy_service_account_token_secrets,
             };
-            tokio::spawn(start_controllers(kubeconfig_rx, tokens, informers));
+            tokio::spawn(start_controllers(api_rx, tokens, informers));
         }
         warren_apiserver::run(config, shutdown_signal(), |started| {
             eprintln!(
@@ -119,9 +117,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 started.local_addr,
                 started.kubeconfig.display()
             );
-            let _ = kubeconfig_tx.send(started.kubeconfig.clone());
-            let _ = dns_kubeconfig_tx.send(started.kubeconfig.clone());
-            let _ = syncer_kubeconfig_tx.send(started.kubeconfig.clone());
+            api_tx.send_replace(Some(LocalApi {
+                service: started.local.clone(),
+                ca_cert_pem: started.ca_cert_pem.clone(),
+            }));
             crate::commands::serve::notify_ready();
         })
         .await
@@ -134,30 +133,53 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 pub type SharedInformers =
     std::sync::Arc<tokio::sync::OnceCell<warren_controllers::informer::Informers>>;
 
-/// Once the API serves, the built-in controllers run against it through the written kubeconfig.
+/// The API of this process, for the components beside it: requests go straight to the
+/// handler (no TLS, no sockets; see [`warren_apiserver::LocalService`]).
+#[derive(Clone)]
+pub struct LocalApi {
+    service: warren_apiserver::LocalService,
+    ca_cert_pem: String,
+}
+
+/// How the controllers name themselves: the API server names field managers after the
+/// User-Agent, and kube's controllers are "kube-controller-manager" in managedFields.
+const CONTROLLERS_USER_AGENT: &str = "kube-controller-manager/v1.33.0 (linux/amd64) warren";
+
+impl LocalApi {
+    pub fn client(&self) -> kube::Client {
+        kube::Client::new(self.service.clone(), "default")
+    }
+
+    fn client_as(&self, user_agent: &'static str) -> kube::Client {
+        kube::Client::new(self.service.clone().with_user_agent(user_agent), "default")
+    }
+}
+
+/// Waits until the API of this process serves; `None` when it never will (it stopped).
+pub async fn local_api(mut rx: tokio::sync::watch::Receiver<Option<LocalApi>>) -> Option<LocalApi> {
+    rx.wait_for(Option::is_some).await.ok()?.clone()
+}
+
+/// Once the API serves, the built-in controllers run against it.
 async fn start_controllers(
-    kubeconfig: tokio::sync::oneshot::Receiver<std::path::PathBuf>,
+    api: tokio::sync::watch::Receiver<Option<LocalApi>>,
     tokens: warren_controllers::TokenOptions,
     informers: SharedInformers,
 ) {
-    let Ok(path) = kubeconfig.await else { return };
-    match warren_controllers::client_from_kubeconfig(&path).await {
-        Ok((client, ca)) => {
-            let informers = informers
-                .get_or_init(|| async {
-                    warren_controllers::informer::Informers::new(client.clone())
-                })
-                .await
-                .clone();
-            let _ = warren_controllers::Controllers::new(client)
-                .informers(informers)
-                .root_ca(ca)
-                .tokens(tokens)
-                .start(std::future::pending())
-                .await;
-        }
-        Err(e) => tracing::error!(error = %e, "controllers not started"),
-    }
+    let Some(api) = local_api(api).await else {
+        return;
+    };
+    let client = api.client_as(CONTROLLERS_USER_AGENT);
+    let informers = informers
+        .get_or_init(|| async { warren_controllers::informer::Informers::new(client.clone()) })
+        .await
+        .clone();
+    let _ = warren_controllers::Controllers::new(client)
+        .informers(informers)
+        .root_ca(Some(api.ca_cert_pem))
+        .tokens(tokens)
+        .start(std::future::pending())
+        .await;
 }
 
 /// The DNS settings from the flags; the listen default depends on the role.
@@ -198,21 +220,18 @@ fn announce_dns(started: &warren_dns::Started) {
     );
 }
 
-/// Beside the syncer, the DNS starts once the API serves, through the written kubeconfig. A
-/// DNS that cannot start leaves the API running.
+/// Beside the syncer, the DNS starts once the API serves. A DNS that cannot start leaves the
+/// API running.
 async fn start_dns(
-    kubeconfig: tokio::sync::oneshot::Receiver<std::path::PathBuf>,
+    api: tokio::sync::watch::Receiver<Option<LocalApi>>,
     config: warren_dns::DnsConfig,
 ) {
-    let Ok(path) = kubeconfig.await else { return };
-    let client = match warren_dns::client_from_kubeconfig(&path).await {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::error!(error = %e, "cluster DNS not started");
-            return;
-        }
+    let Some(api) = local_api(api).await else {
+        return;
     };
-    if let Err(e) = warren_dns::serve(config, client, std::future::pending(), announce_dns).await {
+    if let Err(e) =
+        warren_dns::serve(config, api.client(), std::future::pending(), announce_dns).await
+    {
         tracing::error!(error = %e, "cluster DNS not started");
     }
 }

@@ -175,29 +175,27 @@ pub fn service_hook(prepared: &Prepared) -> warren_apiserver::ServiceHookHandle 
     warren_apiserver::ServiceHookHandle(Arc::new(ServiceHook(prepared.clone())))
 }
 
-/// Once the API serves, the sync loops run against it through the written kubeconfig.
+/// Once the API serves, the sync loops run against it.
 pub async fn start(
-    kubeconfig: tokio::sync::oneshot::Receiver<PathBuf>,
+    api: tokio::sync::watch::Receiver<Option<crate::commands::serve::LocalApi>>,
     prepared: Prepared,
     informers: crate::commands::serve::SharedInformers,
 ) {
-    let Ok(path) = kubeconfig.await else { return };
-    match client(Some(&path)).await {
-        Ok(virtual_client) => {
-            let informers = informers
-                .get_or_init(|| async {
-                    warren_controllers::informer::Informers::new(virtual_client.clone())
-                })
-                .await
-                .clone();
-            if let Err(e) = prepared
-                .start(virtual_client, informers, std::future::pending())
-                .await
-            {
-                tracing::error!(error = %e, "syncer stopped");
-            }
-        }
-        Err(e) => tracing::error!(error = %format!("{e:#}"), "syncer not started"),
+    let Some(api) = crate::commands::serve::local_api(api).await else {
+        return;
+    };
+    let virtual_client = api.client();
+    let informers = informers
+        .get_or_init(|| async {
+            warren_controllers::informer::Informers::new(virtual_client.clone())
+        })
+        .await
+        .clone();
+    if let Err(e) = prepared
+        .start(virtual_client, informers, std::future::pending())
+        .await
+    {
+        tracing::error!(error = %e, "syncer stopped");
     }
 }
 
