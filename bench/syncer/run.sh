@@ -53,9 +53,12 @@ read -r _ warren_pid < <(python3 "$readyz" https://127.0.0.1:27443 /nonexistent 
   --syncer-metrics-listen 127.0.0.1:27090)
 pids+=("$warren_pid")
 for _ in $(seq 100); do [ -f "$w/kubeconfig.yaml" ] && break; sleep 0.05; done
+host_requests() { curl -sk -H "Authorization: Bearer $htoken" "$hurl/metrics" | grep '^apiserver_request_total{' || true; }
+host_requests > "$work/host-before.txt"
 synced=$(python3 "$here/latency.py" https://127.0.0.1:27443 "$(cat "$w/token")" "$hurl" "$htoken" bench-vc bench \
   "$PODS" "$RATE" "$warren_pid")
 curl -s http://127.0.0.1:27090/metrics > "$work/metrics.txt" || true
+host_requests > "$work/host-after.txt"
 
 python3 - "$anchor" "$synced" <<'PY'
 import json, sys
@@ -87,4 +90,22 @@ for line in open(sys.argv[1]):
 print("syncer loops: " + ", ".join(
     f"{k} {int(count[k])} syncs, mean {1000 * total[k] / count[k]:.1f} ms"
     for k in sorted(count) if count[k]))
+PY
+# host API requests during the warren phase (the driver's binds and status patches included)
+python3 - "$work/host-before.txt" "$work/host-after.txt" "$PODS" <<'PY'
+import re, sys
+def load(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r'apiserver_request_total\{(.*)\} (\S+)', line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m[1]))
+        key = (labels.get("verb", ""), labels.get("resource", "") + ("/" + labels["subresource"] if labels.get("subresource") else ""))
+        out[key] = out.get(key, 0) + float(m[2])
+    return out
+before, after, pods = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
+rows = sorted(((after[k] - before.get(k, 0), k) for k in after), reverse=True)
+print("host requests per pod: " + ", ".join(
+    f"{verb} {res} {n / pods:.2f}" for n, (verb, res) in rows if n >= pods / 20))
 PY

@@ -7,7 +7,9 @@ mod commands;
 use clap::Parser;
 
 /// mimalloc instead of glibc malloc: less CPU in the allocation-heavy paths (JSON trees, object
-/// copies) every API request and watch event goes through.
+/// copies) every API request and watch event goes through. The `system-allocator` feature keeps
+/// glibc's, for heap profilers that hook malloc (heaptrack).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
