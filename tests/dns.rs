@@ -7,7 +7,6 @@
 #[allow(dead_code)]
 mod fake_node;
 
-use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::process::{Child, Command, Stdio};
@@ -16,115 +15,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use fake_node::{FakeNodeConfig, FakeNodes};
+use warren_e2e::dig::Dig;
 use warren_e2e::{Warren, warren_bin};
-
-/// What dig printed for one question.
-#[derive(Debug, Default)]
-struct Dig {
-    status: String,
-    flags: BTreeSet<String>,
-    edns: Option<String>,
-    answer: Vec<String>,
-    authority: Vec<String>,
-    additional: Vec<String>,
-}
-
-impl Dig {
-    /// The answer's data fields (after name, TTL, class, type), e.g. the addresses of A
-    /// records.
-    fn data(&self) -> Vec<String> {
-        self.answer
-            .iter()
-            .map(|r| r.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
-            .collect()
-    }
-
-    fn sorted_data(&self) -> Vec<String> {
-        let mut d = self.data();
-        d.sort();
-        d
-    }
-
-    fn types(&self) -> Vec<String> {
-        self.answer
-            .iter()
-            .map(|r| r.split_whitespace().nth(3).unwrap_or_default().to_string())
-            .collect()
-    }
-
-    fn soa_authority(&self) -> bool {
-        self.authority.len() == 1
-            && self.authority[0]
-                .contains(" IN SOA ns.dns.cluster.local. hostmaster.cluster.local. ")
-    }
-}
-
-fn dig_bin() -> &'static str {
-    static CHECKED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    CHECKED.get_or_init(|| {
-        let found = Command::new("dig")
-            .arg("-v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-        assert!(
-            found,
-            "dig not found: these tests need bind9-dnsutils (apt-get install bind9-dnsutils; .ci/run installs it)"
-        );
-    });
-    "dig"
-}
 
 /// `dig @127.0.0.1 -p PORT <args>`, parsed.
 fn dig(port: u16, args: &[&str]) -> Dig {
-    let out = Command::new(dig_bin())
-        .args(["@127.0.0.1", "-p", &port.to_string(), "+time=3", "+tries=1"])
-        .args([
-            "+noall",
-            "+comments",
-            "+answer",
-            "+authority",
-            "+additional",
-        ])
-        .args(args)
-        .output()
-        .expect("run dig");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let mut d = Dig::default();
-    let mut section = 0;
-    for line in text.lines() {
-        if let Some(rest) = line.split("status: ").nth(1) {
-            d.status = rest.split(',').next().unwrap_or_default().to_string();
-        } else if let Some(rest) = line.strip_prefix(";; flags: ") {
-            let flags = rest.split(';').next().unwrap_or_default();
-            d.flags = flags.split_whitespace().map(str::to_string).collect();
-        } else if let Some(rest) = line.strip_prefix("; EDNS: ") {
-            d.edns = Some(rest.to_string());
-        } else if line.starts_with(";; ANSWER SECTION") {
-            section = 1;
-        } else if line.starts_with(";; AUTHORITY SECTION") {
-            section = 2;
-        } else if line.starts_with(";; ADDITIONAL SECTION") {
-            section = 3;
-        } else if line.trim().is_empty() {
-            section = 0;
-        } else if !line.starts_with(';') {
-            let record = line.split_whitespace().collect::<Vec<_>>().join(" ");
-            match section {
-                1 => d.answer.push(record),
-                2 => d.authority.push(record),
-                3 => d.additional.push(record),
-                _ => {}
-            }
-        }
-    }
-    assert!(
-        !d.status.is_empty(),
-        "dig {args:?} got no answer: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    d
+    warren_e2e::dig::query(std::net::Ipv4Addr::LOCALHOST.into(), port, args)
 }
 
 /// The DNS port from kube-system/kube-dns's Endpoints (the syncer registers it).

@@ -2,6 +2,8 @@
 //! temporary data directory on a free loopback port, and runs kubectl against it.
 #![forbid(unsafe_code)]
 
+pub mod dig;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

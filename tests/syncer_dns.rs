@@ -19,12 +19,12 @@ mod syncer_bed;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use syncer_bed::*;
 use warren_e2e::Warren;
+use warren_e2e::dig::Dig;
 
 fn cluster_ip(service: &Value) -> String {
     service["spec"]["clusterIP"]
@@ -58,37 +58,6 @@ fn routable_ip() -> Option<IpAddr> {
     (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
 
-/// What dig printed for one question.
-#[derive(Debug, Default)]
-struct Dig {
-    status: String,
-    answer: Vec<String>,
-    additional: Vec<String>,
-}
-
-impl Dig {
-    /// The answer's data fields (after name, TTL, class, type).
-    fn data(&self) -> Vec<String> {
-        self.answer
-            .iter()
-            .map(|r| r.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
-            .collect()
-    }
-
-    fn sorted_data(&self) -> Vec<String> {
-        let mut d = self.data();
-        d.sort();
-        d
-    }
-
-    fn types(&self) -> Vec<String> {
-        self.answer
-            .iter()
-            .map(|r| r.split_whitespace().nth(3).unwrap_or_default().to_string())
-            .collect()
-    }
-}
-
 /// The cluster DNS's address: the listener's IP and port (from kube-system/kube-dns's
 /// Endpoints, which the DNS registers).
 #[derive(Clone, Copy, Debug)]
@@ -99,42 +68,7 @@ struct DnsAddr {
 
 /// `dig @IP -p PORT <args>`, parsed.
 fn dig(dns: DnsAddr, args: &[&str]) -> Dig {
-    let out = Command::new("dig")
-        .arg(format!("@{}", dns.ip))
-        .args(["-p", &dns.port.to_string(), "+time=2", "+tries=1"])
-        .args(["+noall", "+comments", "+answer", "+additional"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dig (bind9-dnsutils; .ci/run installs it)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let mut d = Dig::default();
-    let mut section = 0;
-    for line in text.lines() {
-        if let Some(rest) = line.split("status: ").nth(1) {
-            d.status = rest.split(',').next().unwrap_or_default().to_string();
-        } else if line.starts_with(";; ANSWER SECTION") {
-            section = 1;
-        } else if line.starts_with(";; ADDITIONAL SECTION") {
-            section = 3;
-        } else if line.trim().is_empty() || (line.starts_with(";; ") && line.ends_with("SECTION:"))
-        {
-            section = 0;
-        } else if !line.starts_with(';') {
-            let record = line.split_whitespace().collect::<Vec<_>>().join(" ");
-            match section {
-                1 => d.answer.push(record),
-                3 => d.additional.push(record),
-                _ => {}
-            }
-        }
-    }
-    assert!(
-        !d.status.is_empty(),
-        "dig {args:?} got no answer: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    d
+    warren_e2e::dig::query(dns.ip, dns.port, args)
 }
 
 /// The DNS listener from the virtual kube-system/kube-dns Endpoints.
