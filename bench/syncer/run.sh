@@ -16,9 +16,9 @@ HOST_PORT=${HOST_PORT:-28443}
 bash "$root/tests/hostcluster/host-cluster.sh" build >/dev/null
 # WARREN_BIN: a release binary built elsewhere (otherwise this tree's, built here)
 if [ -z "${WARREN_BIN:-}" ]; then
-  (cd "$root" && cargo build --release -p warren --bin warren >/dev/null 2>&1)
+  (cd "$root" && cargo build --profile dist -p warren --bin warren >/dev/null 2>&1)
 fi
-WARREN=${WARREN_BIN:-$root/target/release/warren}
+WARREN=${WARREN_BIN:-$root/target/dist/warren}
 readyz=$root/bench/apiserver/readyz.py
 
 work=$(mktemp -d /tmp/warren-bench-sync.XXXXXX)

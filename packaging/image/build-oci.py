@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds warren's container image as an OCI image layout, without a container runtime.
 
-    python3 packaging/image/build-oci.py --binary target/release/warren --out DIR [--tag T]
+    python3 packaging/image/build-oci.py --binary target/dist/warren --out DIR [--tag T]
 
 One layer: the binary at /usr/local/bin/warren plus the shared libraries it loads (found with
 ldd, kept at their paths), /data and /tmp. The entrypoint is `warren serve --role`, so the
