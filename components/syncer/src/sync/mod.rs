@@ -41,7 +41,7 @@ pub mod replicate;
 pub mod services;
 mod worker;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -541,31 +541,25 @@ impl Ctx {
                 })
                 .await
         };
+        // A change to a replicated Service, or to its Endpoints (someone else changed or
+        // removed them), also re-syncs the replica.
+        let replicated = Arc::new(replicate::virtual_keys(&host.options.config));
         let services = {
-            let q = q.clone();
-            let replicated = replicate::virtual_keys(&host.options.config);
+            let (q, replicated) = (q.clone(), replicated.clone());
             informers
                 .all(move |svc: &Service| {
-                    let key = object_key(&svc.metadata);
-                    if replicated.contains(&key) {
-                        q.replicated.add(key.clone());
-                    }
+                    let key = replicated_key(&q, &replicated, &svc.metadata);
                     q.services.add(key.clone());
                     q.endpoints.add(key);
                 })
                 .await
         };
         let endpoints = {
-            // A replica's Endpoints changed or removed by someone else is put back.
             let q = q.clone();
-            let replicated = replicate::virtual_keys(&host.options.config);
             informers
                 .all(move |e: &Endpoints| {
-                    let key = object_key(&e.metadata);
-                    if replicated.contains(&key) {
-                        q.replicated.add(key.clone());
-                    }
-                    q.endpoints.add(key);
+                    q.endpoints
+                        .add(replicated_key(&q, &replicated, &e.metadata));
                 })
                 .await
         };
@@ -791,6 +785,16 @@ pub(crate) fn merge_patch(value: &serde_json::Value) -> kube::api::Patch<&serde_
 }
 
 /// The shared cache of every virtual `K`, queueing its key on each change.
+/// The virtual key of a Service or Endpoints, queued for replication first when it is one of
+/// vcluster.yaml's replicated services.
+fn replicated_key(q: &Queues, replicated: &HashSet<String>, meta: &ObjectMeta) -> String {
+    let key = object_key(meta);
+    if replicated.contains(&key) {
+        q.replicated.add(key.clone());
+    }
+    key
+}
+
 async fn watch_virtual<K>(informers: &informer::Informers, queue: Queue) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
