@@ -9,7 +9,6 @@
 //! ReplicaSet, ReplicaSet, StatefulSet, or any kind with a scale subresource).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
@@ -22,6 +21,7 @@ use kube::api::{DynamicObject, GroupVersionKind, PostParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 
+use crate::cached_pod::{self, CachedPod};
 use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::replicaset::{controller_ref, is_ready};
@@ -252,7 +252,7 @@ pub fn budget_selector(pdb: &PodDisruptionBudget) -> Result<Selector, String> {
 struct Ctl {
     ctx: Context,
     pdbs: Store<PodDisruptionBudget>,
-    pods: Store<Pod>,
+    pods: Store<CachedPod>,
     rcs: Store<ReplicationController>,
     rss: Store<ReplicaSet>,
     deployments: Store<Deployment>,
@@ -287,7 +287,14 @@ pub async fn run(ctx: Context) {
                 .await
         }};
     }
-    let pods = namespace_trigger!(Pod);
+    let pods = {
+        let (q, all) = (queue.clone(), pdbs.clone());
+        ctx.informers
+            .pods_with_deletes(move |p: &Pod, _| {
+                enqueue_namespace(&q, &all, p.metadata.namespace.as_deref())
+            })
+            .await
+    };
     let rcs = namespace_trigger!(ReplicationController);
     let rss = namespace_trigger!(ReplicaSet);
     let deployments = namespace_trigger!(Deployment);
@@ -363,15 +370,7 @@ impl Ctl {
                     .map(|_| None);
             }
         };
-        let pods: Vec<Arc<Pod>> = self
-            .pods
-            .state()
-            .into_iter()
-            .filter(|p| {
-                p.metadata.namespace.as_deref() == Some(ns)
-                    && selector.matches(p.metadata.labels.as_ref())
-            })
-            .collect();
+        let pods = cached_pod::selected(&self.pods, ns, &selector);
         let pod_refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
         let scale = if needs_scale(&pdb) {
             match self.expected_scale(ns, &pod_refs).await {

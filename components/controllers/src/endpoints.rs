@@ -20,6 +20,7 @@ use kube::api::{DeleteParams, PostParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 
+use crate::cached_pod::{self, CachedPod};
 use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::replicaset::is_ready;
@@ -598,7 +599,7 @@ impl PodRouter {
 struct Ctl {
     ctx: Context,
     services: Store<Service>,
-    pods: Store<Pod>,
+    pods: Store<CachedPod>,
     endpoints: Store<Endpoints>,
     triggers: TriggerTimes,
 }
@@ -615,7 +616,7 @@ pub async fn run(ctx: Context) {
     let (q, svcs, router) = (queue.clone(), services.clone(), PodRouter::default());
     let pods = ctx
         .informers
-        .all_with_deletes::<Pod, _>(move |p: &Pod, deleted| {
+        .pods_with_deletes(move |p: &Pod, deleted| {
             for key in router.route(&svcs, p, deleted) {
                 q.add(key);
             }
@@ -695,15 +696,7 @@ impl Ctl {
         let Some(selector) = service_selector(&svc) else {
             return Ok(());
         };
-        let pods: Vec<Arc<Pod>> = self
-            .pods
-            .state()
-            .into_iter()
-            .filter(|p| {
-                p.metadata.namespace.as_deref() == Some(ns)
-                    && selector.matches(p.metadata.labels.as_ref())
-            })
-            .collect();
+        let pods = cached_pod::selected(&self.pods, ns, &selector);
         let pod_refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
         let trigger = self.triggers.compute(key, &svc, &pod_refs);
         let current = self.endpoints.get(&ObjectRef::new(name).within(ns));

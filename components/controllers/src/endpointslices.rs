@@ -25,6 +25,7 @@ use kube::api::{DeleteParams, PostParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 
+use crate::cached_pod::{self, CachedPod};
 use crate::endpoints::{
     HEADLESS_LABEL, PodRouter, TRIGGER_TIME_ANNOTATION, TriggerTimes, find_port, has_cluster_ip,
     pod_reference, rfc3339_nano, service_selector, should_pod_be_in_endpoints, should_set_hostname,
@@ -724,7 +725,7 @@ fn slice_service_key(s: &EndpointSlice, manager: &str) -> Option<String> {
 struct Ctl {
     ctx: Context,
     services: Store<Service>,
-    pods: Store<Pod>,
+    pods: Store<CachedPod>,
     nodes: Store<Node>,
     slices: Store<EndpointSlice>,
     triggers: TriggerTimes,
@@ -744,7 +745,7 @@ pub async fn run(ctx: Context) {
     let (q, svcs, router) = (queue.clone(), services.clone(), PodRouter::default());
     let pods = ctx
         .informers
-        .all_with_deletes::<Pod, _>(move |p: &Pod, deleted| {
+        .pods_with_deletes(move |p: &Pod, deleted| {
             for key in router.route(&svcs, p, deleted) {
                 q.add(key);
             }
@@ -802,15 +803,7 @@ impl Ctl {
         if !self.pending.satisfied(key, &existing) {
             return Ok(Some(Duration::from_millis(100)));
         }
-        let pods: Vec<Arc<Pod>> = self
-            .pods
-            .state()
-            .into_iter()
-            .filter(|p| {
-                p.metadata.namespace.as_deref() == Some(ns)
-                    && selector.matches(p.metadata.labels.as_ref())
-            })
-            .collect();
+        let pods = cached_pod::selected(&self.pods, ns, &selector);
         let pod_refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
         let trigger = self.triggers.compute(key, &svc, &pod_refs);
         let zone_of = |node: &str| -> Option<String> {

@@ -9,10 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::runtime::reflector::{self, Store};
+use k8s_openapi::api::core::v1::Pod;
+use kube::runtime::reflector::{self, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
+
+pub use crate::cached_pod::CachedPod;
 
 /// Starts watching `api`; `on_change` runs for every added, modified or deleted object (and for
 /// each object of a re-list). Returns the cache once it holds the initial list. Cached objects
@@ -88,31 +91,40 @@ where
 type Callback<K> = Arc<dyn Fn(&K, bool) + Send + Sync>;
 
 /// One watch of a kind shared by every controller that caches it (client-go's shared informer
-/// factory): one cache and one stream instead of one per controller. Cached objects carry no
-/// managedFields — no controller reads them, and they are a good part of an object's size.
-struct Shared<K: Resource<DynamicType = ()> + 'static> {
-    store: Store<K>,
+/// factory): one cache and one stream instead of one per controller. Watched objects are `K`;
+/// the cache holds them as `C` (`K` itself, or a compact form such as [`CachedPod`]).
+/// Cached objects carry no managedFields — no controller reads them, and they are a good part
+/// of an object's size.
+struct Shared<K: Resource<DynamicType = ()> + 'static, C: Resource<DynamicType = ()> + 'static> {
+    store: Store<C>,
     subscribers: Arc<Mutex<Vec<Callback<K>>>>,
     /// true once the cache holds the first full list
     ready: tokio::sync::watch::Receiver<bool>,
 }
 
-impl<K> Shared<K>
+impl<K, C> Shared<K, C>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    C: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
 {
-    fn start(client: Client) -> Shared<K> {
-        let (reader, writer) = reflector::store();
+    /// `apply` puts each watch event into the cache (converting `K` to `C`).
+    fn start<A>(client: Client, mut apply: A) -> Shared<K, C>
+    where
+        A: FnMut(&mut Writer<C>, &watcher::Event<K>) + Send + 'static,
+    {
+        let (reader, mut writer) = reflector::store::<C>();
         let subscribers: Arc<Mutex<Vec<Callback<K>>>> = Arc::default();
         let subs = subscribers.clone();
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let stream = watcher(Api::<K>::all(client), watcher::Config::default())
             .default_backoff()
-            .modify(|o: &mut K| o.meta_mut().managed_fields = None)
-            .reflect(writer);
+            .modify(|o: &mut K| o.meta_mut().managed_fields = None);
         tokio::spawn(async move {
             futures::pin_mut!(stream);
             while let Some(item) = stream.next().await {
+                if let Ok(event) = &item {
+                    apply(&mut writer, event);
+                }
                 let (obj, deleted) = match item {
                     Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => (obj, false),
                     Ok(watcher::Event::Delete(obj)) => (obj, true),
@@ -142,6 +154,18 @@ where
     }
 }
 
+/// A watch event of pods as the pod cache takes it.
+fn cached_pod_event(event: &watcher::Event<Pod>) -> watcher::Event<CachedPod> {
+    use watcher::Event;
+    match event {
+        Event::Apply(p) => Event::Apply(CachedPod::new(p)),
+        Event::Delete(p) => Event::Delete(CachedPod::new(p)),
+        Event::Init => Event::Init,
+        Event::InitApply(p) => Event::InitApply(CachedPod::new(p)),
+        Event::InitDone => Event::InitDone,
+    }
+}
+
 /// The shared informers of one controller process, started on first use.
 #[derive(Clone)]
 pub struct Informers {
@@ -159,19 +183,76 @@ impl Informers {
 
     /// The shared cache of every `K` in the cluster; `on_change` runs for each change (and once
     /// for each object already cached when it subscribes). Returns once the cache is filled.
+    /// Pods have their own: [`Informers::pods_with_deletes`].
     pub async fn all_with_deletes<K, F>(&self, on_change: F) -> Store<K>
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
         F: Fn(&K, bool) + Send + Sync + 'static,
     {
-        let shared: Arc<Shared<K>> = {
+        debug_assert!(
+            TypeId::of::<K>() != TypeId::of::<Pod>(),
+            "pods are cached compactly: Informers::pods_with_deletes"
+        );
+        let (store, cached) = self
+            .subscribe::<K, K, _, _>(on_change, |w, e| w.apply_watcher_event(e))
+            .await;
+        // A late subscriber hears of what is already cached (callbacks only enqueue keys, so
+        // hearing of an object twice is harmless).
+        for (obj, callback) in cached {
+            callback(&obj, false);
+        }
+        store
+    }
+
+    /// Like [`Informers::all_with_deletes`], for callbacks that do not care about deletions.
+    pub async fn all<K, F>(&self, on_change: F) -> Store<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        F: Fn(&K) + Send + Sync + 'static,
+    {
+        self.all_with_deletes(move |obj: &K, _| on_change(obj))
+            .await
+    }
+
+    /// The shared cache of every pod, held as [`CachedPod`]s; `on_change` sees whole pods.
+    pub async fn pods_with_deletes<F>(&self, on_change: F) -> Store<CachedPod>
+    where
+        F: Fn(&Pod, bool) + Send + Sync + 'static,
+    {
+        let (store, cached) = self
+            .subscribe::<Pod, CachedPod, _, _>(on_change, |w, e| {
+                w.apply_watcher_event(&cached_pod_event(e))
+            })
+            .await;
+        for (obj, callback) in cached {
+            callback(&obj.decode(), false);
+        }
+        store
+    }
+
+    /// Subscribes `on_change` to the shared watch of `K` cached as `C` (starting it with
+    /// `apply` if it is the first) and waits for the cache to be filled. Returns the cache and
+    /// what it held then, for the caller to tell the new subscriber of.
+    #[allow(clippy::type_complexity)]
+    async fn subscribe<K, C, F, A>(
+        &self,
+        on_change: F,
+        apply: A,
+    ) -> (Store<C>, Vec<(Arc<C>, Callback<K>)>)
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        C: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+        F: Fn(&K, bool) + Send + Sync + 'static,
+        A: FnMut(&mut Writer<C>, &watcher::Event<K>) + Send + 'static,
+    {
+        let shared: Arc<Shared<K, C>> = {
             let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
             let entry = started
-                .entry(TypeId::of::<K>())
-                .or_insert_with(|| Arc::new(Shared::<K>::start(self.client.clone())));
-            match entry.clone().downcast::<Shared<K>>() {
+                .entry(TypeId::of::<C>())
+                .or_insert_with(|| Arc::new(Shared::<K, C>::start(self.client.clone(), apply)));
+            match entry.clone().downcast::<Shared<K, C>>() {
                 Ok(s) => s,
-                Err(_) => unreachable!("informers are keyed by their type"),
+                Err(_) => unreachable!("informers are keyed by their cached type"),
             }
         };
         let callback: Callback<K> = Arc::new(on_change);
@@ -183,21 +264,12 @@ impl Informers {
         // kube-runtime's Store::wait_until_ready wakes only one of several concurrent waiters
         let mut ready = shared.ready.clone();
         let _ = ready.wait_for(|r| *r).await;
-        // A late subscriber hears of what is already cached (callbacks only enqueue keys, so
-        // hearing of an object twice is harmless).
-        for obj in shared.store.state() {
-            callback(&obj, false);
-        }
-        shared.store.clone()
-    }
-
-    /// Like [`Informers::all_with_deletes`], for callbacks that do not care about deletions.
-    pub async fn all<K, F>(&self, on_change: F) -> Store<K>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-        F: Fn(&K) + Send + Sync + 'static,
-    {
-        self.all_with_deletes(move |obj: &K, _| on_change(obj))
-            .await
+        let cached = shared
+            .store
+            .state()
+            .into_iter()
+            .map(|obj| (obj, callback.clone()))
+            .collect();
+        (shared.store.clone(), cached)
     }
 }

@@ -28,6 +28,7 @@
 //!   `ttl-after-finished` ([`ttl_after_finished`]).
 #![forbid(unsafe_code)]
 
+pub mod cached_pod;
 pub mod clock;
 pub mod cronjob;
 pub mod daemonset;

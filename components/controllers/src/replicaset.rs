@@ -24,6 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::cached_pod::{self, CachedPod};
 use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::selector::Selector;
@@ -358,7 +359,7 @@ impl Expectations {
 struct Ctl<K: SetKind> {
     ctx: Context,
     sets: Store<K>,
-    pods: Store<Pod>,
+    pods: Store<CachedPod>,
     queue: Queue,
     expectations: Expectations,
 }
@@ -375,7 +376,7 @@ pub async fn run<K: SetKind>(ctx: Context) {
     let kind = K::kind(&()).to_string();
     let pods = ctx
         .informers
-        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
+        .pods_with_deletes(move |pod: &Pod, deleted| {
             let ns = pod.namespace().unwrap_or_default();
             match controller_ref(&pod.metadata) {
                 Some(r) if r.kind == kind => {
@@ -468,12 +469,7 @@ impl<K: SetKind> Ctl<K> {
             }
         };
         let uid = set.meta().uid.clone().unwrap_or_default();
-        let all_pods: Vec<Arc<Pod>> = self
-            .pods
-            .state()
-            .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
-            .collect();
+        let all_pods = cached_pod::claimable(&self.pods, ns, &uid, &selector);
         let satisfied = self.expectations.satisfied(key, &all_pods);
         let deleting = set.meta().deletion_timestamp.is_some();
 

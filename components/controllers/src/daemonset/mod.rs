@@ -25,6 +25,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 
+use crate::cached_pod::{self, CachedPod};
 use crate::deployment::util::compute_hash;
 use crate::events::{self, Involved};
 use crate::history::{self, CONTROLLER_REVISION_HASH};
@@ -46,7 +47,7 @@ type Res<T> = Result<T, kube::Error>;
 struct Ctl {
     ctx: Context,
     sets: Store<DaemonSet>,
-    pods: Store<Pod>,
+    pods: Store<CachedPod>,
     nodes: Store<Node>,
     revisions: Store<ControllerRevision>,
     expectations: Expectations,
@@ -84,7 +85,7 @@ pub async fn run(ctx: Context) {
     let (q, e, ss) = (queue.clone(), expectations.clone(), sets.clone());
     let pods = ctx
         .informers
-        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
+        .pods_with_deletes(move |pod: &Pod, deleted| {
             let ns = pod.namespace().unwrap_or_default();
             match controller_ref(&pod.metadata) {
                 Some(r) if r.kind == "DaemonSet" => {
@@ -306,12 +307,12 @@ impl Ctl {
 
         let mut nodes: Vec<Arc<Node>> = self.nodes.state();
         nodes.sort_by_key(|n| n.name_any());
-        let ns_pods: Vec<Arc<Pod>> = self
-            .pods
-            .state()
-            .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
-            .collect();
+        let ns_pods = cached_pod::claimable(
+            &self.pods,
+            ns,
+            ds.metadata.uid.as_deref().unwrap_or_default(),
+            &selector,
+        );
         if !self.expectations.satisfied(key, &ns_pods) {
             // only the status; observedGeneration waits for a sync that acts on this generation
             let pods = self.claim_pods(&ds, &selector, &ns_pods, false).await?;

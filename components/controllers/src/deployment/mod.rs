@@ -22,6 +22,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
+use crate::cached_pod::CachedPod;
 use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::replicaset::controller_ref;
@@ -44,7 +45,7 @@ struct Ctl {
     ctx: Context,
     deployments: Store<Deployment>,
     replicasets: Store<ReplicaSet>,
-    pods: Store<Pod>,
+    pods: Store<CachedPod>,
 }
 
 pub async fn run(ctx: Context) {
@@ -81,7 +82,7 @@ pub async fn run(ctx: Context) {
     let (q, rss) = (queue.clone(), replicasets.clone());
     let pods = ctx
         .informers
-        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
+        .pods_with_deletes(move |pod: &Pod, deleted| {
             // only Recreate waits for pods; a deleted or finished pod may let it proceed
             let finished = matches!(
                 pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -869,7 +870,7 @@ impl Ctl {
         self.pods.state().iter().any(|p| {
             controller_ref(&p.metadata).is_some_and(|r| uids.contains(&r.uid.as_str()))
                 && !matches!(
-                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                    p.decode().status.as_ref().and_then(|s| s.phase.as_deref()),
                     Some("Failed" | "Succeeded")
                 )
         })

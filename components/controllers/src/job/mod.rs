@@ -36,9 +36,10 @@ use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod,
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Api, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
+use crate::cached_pod::{self, CachedPod};
 use crate::events::{self, Involved};
 use crate::queue::{self, Queue};
 use crate::replicaset::{
@@ -102,7 +103,7 @@ struct Ctl {
     ctx: Context,
     options: Options,
     jobs: Store<Job>,
-    pods: Store<Pod>,
+    pods: Store<CachedPod>,
     queue: Queue,
     orphans: Queue,
     expectations: Expectations,
@@ -113,8 +114,8 @@ struct Ctl {
     written: Mutex<HashMap<String, u64>>,
 }
 
-pub fn has_tracking_finalizer(pod: &Pod) -> bool {
-    pod.metadata
+pub fn has_tracking_finalizer(pod: &impl Resource) -> bool {
+    pod.meta()
         .finalizers
         .iter()
         .flatten()
@@ -219,7 +220,7 @@ pub async fn run_with(ctx: Context, options: Options) {
     );
     let pods = ctx
         .informers
-        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
+        .pods_with_deletes(move |pod: &Pod, deleted| {
             let ns = pod.namespace().unwrap_or_default();
             let pod_key = queue::key(Some(&ns), &pod.name_any());
             let uid = pod.uid().unwrap_or_default();
@@ -274,7 +275,7 @@ pub async fn run_with(ctx: Context, options: Options) {
     };
     // pods left with a finalizer by a Job deleted or finished while the controller was down
     for p in ctl.pods.state() {
-        if has_tracking_finalizer(&p) {
+        if has_tracking_finalizer(p.as_ref()) {
             ctl.orphans
                 .add(queue::key(p.metadata.namespace.as_deref(), &p.name_any()));
         }
@@ -421,7 +422,7 @@ impl Ctl {
         let Some(pod) = self.pods.get(&ObjectRef::new(name).within(ns)) else {
             return Ok(());
         };
-        if !has_tracking_finalizer(&pod) {
+        if !has_tracking_finalizer(pod.as_ref()) {
             return Ok(());
         }
         if let Some(r) = controller_ref(&pod.metadata) {
@@ -443,7 +444,7 @@ impl Ctl {
                 }
             }
         }
-        match self.remove_finalizer(&pod).await {
+        match self.remove_finalizer(&pod.decode()).await {
             Err(e) if !is_status(&e, 404) => Err(e),
             _ => Ok(()),
         }
@@ -538,12 +539,12 @@ impl Ctl {
             requeue = Some(requeue.map_or(d, |r: Duration| r.min(d)));
         };
 
-        let ns_pods: Vec<Arc<Pod>> = self
-            .pods
-            .state()
-            .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
-            .collect();
+        let ns_pods = cached_pod::claimable(
+            &self.pods,
+            ns,
+            cached.metadata.uid.as_deref().unwrap_or_default(),
+            &selector_of(&cached).unwrap_or_else(|_| Selector::nothing()),
+        );
         let satisfied = self.expectations.satisfied(key, &ns_pods);
         let (pods, adopted) = self.claim_pods(&cached, &ns_pods).await?;
 

@@ -26,6 +26,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 
+use crate::cached_pod::{self, CachedPod};
 use crate::events::{self, Involved};
 use crate::history::{self, CONTROLLER_REVISION_HASH};
 use crate::queue::{self, Queue};
@@ -41,7 +42,7 @@ type Res<T> = Result<T, kube::Error>;
 struct Ctl {
     ctx: Context,
     sets: Store<StatefulSet>,
-    pods: Store<Pod>,
+    pods: Store<CachedPod>,
     claims: Store<PersistentVolumeClaim>,
     revisions: Store<ControllerRevision>,
     expectations: Expectations,
@@ -60,7 +61,7 @@ pub async fn run(ctx: Context) {
     let (q, e, ss) = (queue.clone(), expectations.clone(), sets.clone());
     let pods = ctx
         .informers
-        .all_with_deletes::<Pod, _>(move |pod: &Pod, deleted| {
+        .pods_with_deletes(move |pod: &Pod, deleted| {
             let ns = pod.namespace().unwrap_or_default();
             match controller_ref(&pod.metadata) {
                 Some(r) if r.kind == "StatefulSet" => {
@@ -375,12 +376,12 @@ impl Ctl {
             }
         }
 
-        let ns_pods: Vec<Arc<Pod>> = self
-            .pods
-            .state()
-            .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
-            .collect();
+        let ns_pods = cached_pod::claimable(
+            &self.pods,
+            ns,
+            set.metadata.uid.as_deref().unwrap_or_default(),
+            &selector,
+        );
         if !self.expectations.satisfied(key, &ns_pods) {
             // the watch has not shown our last creations or deletions yet
             return Ok(Some(Duration::from_secs(5)));

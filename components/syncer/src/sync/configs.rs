@@ -215,10 +215,16 @@ fn force_synced(meta: &ObjectMeta) -> bool {
 
 fn referenced_by_a_pod(ctx: &Ctx, key: &str, kind: Kind) -> bool {
     let namespace = queue::split(key).0;
-    // `find` walks the cache in place (no copy of every pod's handle per call).
+    let name = format!("\"{}\"", queue::split(key).1);
+    // `find` walks the cache in place (no copy of every pod's handle per call); only pods
+    // whose JSON names the object are decoded.
     ctx.v
         .pods
-        .find(|p| p.metadata.namespace.as_deref() == namespace && referenced(p, kind).contains(key))
+        .find(|p| {
+            p.metadata.namespace.as_deref() == namespace
+                && p.mentions(&name)
+                && referenced(&p.decode(), kind).contains(key)
+        })
         .is_some()
 }
 

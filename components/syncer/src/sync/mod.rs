@@ -425,7 +425,7 @@ async fn ensure_workload_service_account(
 
 /// Caches of virtual objects.
 pub(crate) struct VirtualStores {
-    pub pods: Store<Pod>,
+    pub pods: Store<informer::CachedPod>,
     pub services: Store<Service>,
     pub endpoints: Store<Endpoints>,
     pub config_maps: Store<ConfigMap>,
@@ -527,7 +527,7 @@ impl Ctx {
         let pods = {
             let q = q.clone();
             informers
-                .all_with_deletes(move |pod: &Pod, _| {
+                .pods_with_deletes(move |pod: &Pod, _| {
                     q.pods.add(object_key(&pod.metadata));
                     for key in configs::referenced(pod, configs::Kind::ConfigMap) {
                         q.config_maps.add(key);

@@ -273,7 +273,7 @@ fn needed(ctx: &Ctx, name: &str) -> bool {
         spec.and_then(|s| s.node_name.as_deref()) == Some(name)
     };
     // Runs for every pod change: `find` walks the caches in place instead of copying them.
-    ctx.v.pods.find(|p| on_node(p.spec.as_ref())).is_some()
+    ctx.v.pods.find(|p| p.node_name() == Some(name)).is_some()
         || ctx.h.pods.find(|p| on_node(p.spec.as_ref())).is_some()
 }
 

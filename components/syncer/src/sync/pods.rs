@@ -110,7 +110,7 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
     let (Some(namespace), name) = queue::split(key) else {
         return Ok(Next::Done);
     };
-    let virtual_pod = cached(&ctx.v.pods, Some(namespace), name);
+    let virtual_pod = cached(&ctx.v.pods, Some(namespace), name).map(|p| p.decode());
     if virtual_pod.is_none() {
         ctx.token_renewals
             .lock()
@@ -119,7 +119,7 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
     }
     let host = ctx.names().host_object(name, namespace);
     let host_pod = cached(&ctx.h.pods, Some(&host.namespace), &host.name);
-    match decide(virtual_pod.as_deref(), host_pod.as_deref()) {
+    match decide(virtual_pod.as_ref(), host_pod.as_deref()) {
         PodAction::Nothing => Ok(Next::Done),
         PodAction::CreateHost => match virtual_pod {
             Some(v) => create_host(ctx, &v).await,
