@@ -52,12 +52,9 @@ pub mod ttl_after_finished;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 
-use base64::Engine;
 use kube::Client;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, SystemClock};
@@ -67,8 +64,6 @@ pub use clock::{Clock, SystemClock};
 pub enum Error {
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
-    #[error("kubeconfig {path}: {message}")]
-    Kubeconfig { path: String, message: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -249,31 +244,4 @@ impl Controllers {
             tracing::info!("controllers stopped");
         })
     }
-}
-
-/// A client and the cluster CA (PEM) from a kubeconfig file (the one `warren serve` writes).
-pub async fn client_from_kubeconfig(path: &Path) -> Result<(Client, Option<String>)> {
-    let err = |message: String| Error::Kubeconfig {
-        path: path.display().to_string(),
-        message,
-    };
-    let kc = Kubeconfig::read_from(path).map_err(|e| err(e.to_string()))?;
-    let ca = kc
-        .clusters
-        .first()
-        .and_then(|c| c.cluster.as_ref())
-        .and_then(|c| c.certificate_authority_data.clone())
-        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    let mut config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .map_err(|e| err(e.to_string()))?;
-    // The API server names field managers after the User-Agent; kube's controllers are
-    // "kube-controller-manager" in managedFields, and so are these.
-    config.headers.push((
-        http::header::USER_AGENT,
-        http::HeaderValue::from_static("kube-controller-manager/v1.33.0 (linux/amd64) warren"),
-    ));
-    let client = Client::try_from(config)?;
-    Ok((client, ca))
 }
