@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use fake_node::{FakeNodeConfig, FakeNodes};
 use serde_json::Value;
-use warren_e2e::Warren;
+use warren_e2e::{Warren, items, log_tail};
 
 /// One fake node: pods start `start_ms` after binding; deleted pods go within `grace_ms`.
 fn kubelet(w: &Warren, start_ms: u64, grace_ms: u64) -> FakeNodes {
@@ -22,33 +22,6 @@ fn kubelet(w: &Warren, start_ms: u64, grace_ms: u64) -> FakeNodes {
         ..FakeNodeConfig::default()
     };
     FakeNodes::start(&w.kubeconfig, cfg).expect("fake node")
-}
-
-fn wait_for(what: &str, w: &Warren, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; server log tail:\n{}",
-            tail(&w.log())
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn tail(s: &str) -> String {
-    s.lines()
-        .rev()
-        .take(40)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn items(v: &Value) -> Vec<Value> {
-    v["items"].as_array().cloned().unwrap_or_default()
 }
 
 fn live(pods: &[Value]) -> Vec<Value> {
@@ -88,7 +61,7 @@ fn rollout_status(w: &Warren, name: &str) {
         "rollout status: {}\n{}\nserver log:\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
-        tail(&w.log())
+        log_tail(&w.log(), 40)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("successfully rolled out"));
 }
@@ -319,7 +292,7 @@ fn deployment_rollout_update_undo_scale_and_gc() {
         first["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
         "3"
     );
-    wait_for("3 nginx:1 pods", &w, Duration::from_secs(30), || {
+    w.wait_until("3 nginx:1 pods", Duration::from_secs(30), || {
         let pods = live(&pods_of(&w, "web"));
         pods.len() == 3
             && pods
@@ -330,14 +303,14 @@ fn deployment_rollout_update_undo_scale_and_gc() {
     // scale
     w.kubectl_ok(&["scale", "deployment/web", "--replicas=5"]);
     rollout_status(&w, "web");
-    wait_for("5 ready pods", &w, Duration::from_secs(30), || {
+    w.wait_until("5 ready pods", Duration::from_secs(30), || {
         let pods = live(&pods_of(&w, "web"));
         pods.len() == 5 && pods.iter().all(ready)
     });
     let d = w.get_json(&["deployment", "web"]);
     assert_eq!(d["status"]["availableReplicas"], 5);
     w.kubectl_ok(&["scale", "deployment/web", "--replicas=2"]);
-    wait_for("2 pods", &w, Duration::from_secs(30), || {
+    w.wait_until("2 pods", Duration::from_secs(30), || {
         live(&pods_of(&w, "web")).len() == 2
     });
 
@@ -348,9 +321,8 @@ fn deployment_rollout_update_undo_scale_and_gc() {
 
     // background garbage collection
     w.kubectl_ok(&["delete", "deployment", "web"]);
-    wait_for(
+    w.wait_until(
         "ReplicaSets and pods collected",
-        &w,
         Duration::from_secs(30),
         || replicasets_of(&w, "web").is_empty() && pods_of(&w, "web").is_empty(),
     );
@@ -367,7 +339,7 @@ fn kill9_mid_rollout_converges_without_duplicates() {
     rollout_status(&w, "big");
     w.kubectl_ok(&["set", "image", "deployment/big", "c=nginx:2"]);
     // let the rollout get going, then SIGKILL the server
-    wait_for("the rollout to start", &w, Duration::from_secs(20), || {
+    w.wait_until("the rollout to start", Duration::from_secs(20), || {
         replicasets_of(&w, "big").len() == 2
     });
     std::thread::sleep(Duration::from_millis(700));
@@ -375,7 +347,7 @@ fn kill9_mid_rollout_converges_without_duplicates() {
     w.restart_after_kill9();
     let _kubelet = kubelet(&w, 200, 100);
     rollout_status(&w, "big");
-    wait_for("exactly 6 new pods", &w, Duration::from_secs(30), || {
+    w.wait_until("exactly 6 new pods", Duration::from_secs(30), || {
         let pods = pods_of(&w, "big");
         pods.len() == 6
             && pods
@@ -400,17 +372,12 @@ fn kill9_mid_rollout_converges_without_duplicates() {
 fn namespaces_get_default_service_account_and_root_ca() {
     let w = Warren::start();
     w.kubectl_ok(&["create", "namespace", "team-a"]);
-    wait_for(
-        "default service account",
-        &w,
-        Duration::from_secs(20),
-        || {
-            w.kubectl(&["get", "sa", "default", "-n", "team-a"])
-                .status
-                .success()
-        },
-    );
-    wait_for("kube-root-ca.crt", &w, Duration::from_secs(20), || {
+    w.wait_until("default service account", Duration::from_secs(20), || {
+        w.kubectl(&["get", "sa", "default", "-n", "team-a"])
+            .status
+            .success()
+    });
+    w.wait_until("kube-root-ca.crt", Duration::from_secs(20), || {
         w.kubectl(&["get", "cm", "kube-root-ca.crt", "-n", "team-a"])
             .status
             .success()
@@ -424,7 +391,7 @@ fn namespaces_get_default_service_account_and_root_ca() {
     // deleted: published again
     w.kubectl_ok(&["delete", "cm", "kube-root-ca.crt", "-n", "team-a"]);
     w.kubectl_ok(&["delete", "sa", "default", "-n", "team-a"]);
-    wait_for("re-created", &w, Duration::from_secs(20), || {
+    w.wait_until("re-created", Duration::from_secs(20), || {
         w.kubectl(&["get", "cm", "kube-root-ca.crt", "-n", "team-a"])
             .status
             .success()
@@ -450,7 +417,7 @@ fn replicaset_adopts_orphans_and_releases_relabelled_pods() {
             "template":{"metadata":{"labels":{"app":"rs1"}},
             "spec":{"containers":[{"name":"c","image":"x"}]}}}}"#,
     );
-    wait_for("2 ready replicas", &w, Duration::from_secs(30), || {
+    w.wait_until("2 ready replicas", Duration::from_secs(30), || {
         let rs = w.get_json(&["rs", "rs1"]);
         rs["status"]["readyReplicas"] == 2 && rs["status"]["replicas"] == 2
     });
@@ -464,15 +431,10 @@ fn replicaset_adopts_orphans_and_releases_relabelled_pods() {
     assert_eq!(rs["status"]["observedGeneration"], 1);
     // relabel: released, and replaced
     w.kubectl_ok(&["label", "pod", "orphan", "app=other", "--overwrite"]);
-    wait_for(
-        "release and replacement",
-        &w,
-        Duration::from_secs(30),
-        || {
-            let o = w.get_json(&["pod", "orphan"]);
-            o["metadata"]["ownerReferences"].is_null() && live(&pods_of(&w, "rs1")).len() == 2
-        },
-    );
+    w.wait_until("release and replacement", Duration::from_secs(30), || {
+        let o = w.get_json(&["pod", "orphan"]);
+        o["metadata"]["ownerReferences"].is_null() && live(&pods_of(&w, "rs1")).len() == 2
+    });
     let events = w.kubectl_ok(&[
         "get",
         "events",
@@ -508,7 +470,7 @@ fn garbage_collector_foreground_and_orphan() {
     w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("fg-a", "fg", &uid));
     w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("fg-b", "fg", &uid));
     w.kubectl_ok(&["delete", "cm", "fg", "--cascade=foreground", "--wait=false"]);
-    wait_for("foreground deletion", &w, Duration::from_secs(30), || {
+    w.wait_until("foreground deletion", Duration::from_secs(30), || {
         !w.kubectl(&["get", "cm", "fg"]).status.success()
             && !w.kubectl(&["get", "secret", "fg-a"]).status.success()
             && !w.kubectl(&["get", "secret", "fg-b"]).status.success()
@@ -518,7 +480,7 @@ fn garbage_collector_foreground_and_orphan() {
     let uid = uid_of("cm", "or");
     w.kubectl_apply_ok(&["create", "-f", "-"], &dependent("or-a", "or", &uid));
     w.kubectl_ok(&["delete", "cm", "or", "--cascade=orphan", "--wait=false"]);
-    wait_for("orphaning", &w, Duration::from_secs(30), || {
+    w.wait_until("orphaning", Duration::from_secs(30), || {
         !w.kubectl(&["get", "cm", "or"]).status.success()
     });
     let s = w.get_json(&["secret", "or-a"]);
@@ -538,7 +500,7 @@ fn garbage_collector_foreground_and_orphan() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(w.kubectl(&["get", "secret", "bg-a"]).status.success());
     w.kubectl_ok(&["delete", "cm", "bg"]);
-    wait_for("background deletion", &w, Duration::from_secs(30), || {
+    w.wait_until("background deletion", Duration::from_secs(30), || {
         !w.kubectl(&["get", "secret", "bg-a"]).status.success()
             && !w.kubectl(&["get", "secret", "ghost-a"]).status.success()
     });
@@ -571,7 +533,7 @@ fn recreate_and_pause_resume() {
     w.kubectl_ok(&["rollout", "pause", "deployment/rec"]);
     w.kubectl_ok(&["set", "image", "deployment/rec", "c=nginx:3"]);
     w.kubectl_ok(&["scale", "deployment/rec", "--replicas=4"]);
-    wait_for("4 pods while paused", &w, Duration::from_secs(30), || {
+    w.wait_until("4 pods while paused", Duration::from_secs(30), || {
         live(&pods_of(&w, "rec")).len() == 4
     });
     let d = w.get_json(&["deployment", "rec"]);
@@ -591,7 +553,7 @@ fn recreate_and_pause_resume() {
     );
     w.kubectl_ok(&["rollout", "resume", "deployment/rec"]);
     rollout_status(&w, "rec");
-    wait_for("4 nginx:3 pods", &w, Duration::from_secs(30), || {
+    w.wait_until("4 nginx:3 pods", Duration::from_secs(30), || {
         let pods = live(&pods_of(&w, "rec"));
         pods.len() == 4
             && pods
@@ -610,23 +572,18 @@ fn progress_deadline_exceeded() {
         r#""replicas":2,"progressDeadlineSeconds":2,"#,
     );
     w.kubectl_apply_ok(&["apply", "-f", "-"], &manifest);
-    wait_for(
-        "ProgressDeadlineExceeded",
-        &w,
-        Duration::from_secs(30),
-        || {
-            let d = w.get_json(&["deployment", "stuck"]);
-            d["status"]["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|c| {
-                    c["type"] == "Progressing"
-                        && c["status"] == "False"
-                        && c["reason"] == "ProgressDeadlineExceeded"
-                })
-        },
-    );
+    w.wait_until("ProgressDeadlineExceeded", Duration::from_secs(30), || {
+        let d = w.get_json(&["deployment", "stuck"]);
+        d["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                c["type"] == "Progressing"
+                    && c["status"] == "False"
+                    && c["reason"] == "ProgressDeadlineExceeded"
+            })
+    });
     let out = w.kubectl(&["rollout", "status", "deployment/stuck", "--timeout=20s"]);
     assert!(!out.status.success());
     assert!(
@@ -668,16 +625,11 @@ fn namespace_deletion_removes_a_thousand_objects_of_mixed_kinds() {
         "--timeout=30s",
     ]);
     w.kubectl_ok(&["create", "namespace", "doomed"]);
-    wait_for(
-        "default service account",
-        &w,
-        Duration::from_secs(20),
-        || {
-            w.kubectl(&["get", "sa", "default", "-n", "doomed"])
-                .status
-                .success()
-        },
-    );
+    w.wait_until("default service account", Duration::from_secs(20), || {
+        w.kubectl(&["get", "sa", "default", "-n", "doomed"])
+            .status
+            .success()
+    });
     // 1,000 objects: the Deployment (1) with its ReplicaSet and 3 pods (4) and the two objects
     // the controllers add (default ServiceAccount, kube-root-ca.crt) count towards the total.
     let mut docs = Vec::new();
@@ -713,7 +665,7 @@ fn namespace_deletion_removes_a_thousand_objects_of_mixed_kinds() {
         docs.join(",")
     );
     w.kubectl_apply_ok(&["create", "-n", "doomed", "-f", "-", "-o", "name"], &list);
-    wait_for("deployment pods", &w, Duration::from_secs(60), || {
+    w.wait_until("deployment pods", Duration::from_secs(60), || {
         live(&items(
             &w.get_json(&["pods", "-n", "doomed", "-l", "app=web"]),
         ))

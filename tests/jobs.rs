@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use fake_node::{FakeNodeConfig, FakeNodes};
 use serde_json::Value;
-use warren_e2e::Warren;
+use warren_e2e::{Warren, items};
 
 fn start() -> (Warren, FakeNodes) {
     let w = Warren::start();
@@ -22,30 +22,6 @@ fn start() -> (Warren, FakeNodes) {
     };
     let nodes = FakeNodes::start(&w.kubeconfig, cfg).expect("fake nodes");
     (w, nodes)
-}
-
-fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-fn wait_for<T>(what: &str, w: &Warren, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; server log tail:\n{}",
-            tail(&w.log())
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn items(v: &Value) -> Vec<Value> {
-    v["items"].as_array().cloned().unwrap_or_default()
 }
 
 fn pods_of_job(w: &Warren, job: &str) -> Vec<Value> {
@@ -303,14 +279,13 @@ fn finished_job_with_ttl_is_deleted_with_its_pods() {
         &["apply", "-f", "-"],
         &job_yaml("short", "  ttlSecondsAfterFinished: 1", "200ms", 0),
     );
-    wait_for("the job to complete", &w, Duration::from_secs(60), || {
+    w.eventually("the job to complete", Duration::from_secs(60), || {
         let out = w.kubectl(&["get", "job", "short", "-o", "json"]);
         let job: Value = serde_json::from_slice(&out.stdout).ok()?;
         condition(&job, "Complete").map(|_| ())
     });
-    wait_for(
+    w.eventually(
         "the job and its pods to go",
-        &w,
         Duration::from_secs(30),
         || {
             let jobs = items(&w.get_json(&["jobs"]));
@@ -327,15 +302,10 @@ fn suspended_job_starts_when_resumed() {
         &["apply", "-f", "-"],
         &job_yaml("later", "  suspend: true", "200ms", 0),
     );
-    let job = wait_for(
-        "the Suspended condition",
-        &w,
-        Duration::from_secs(30),
-        || {
-            let job = w.get_json(&["job", "later"]);
-            condition(&job, "Suspended").map(|_| job.clone())
-        },
-    );
+    let job = w.eventually("the Suspended condition", Duration::from_secs(30), || {
+        let job = w.get_json(&["job", "later"]);
+        condition(&job, "Suspended").map(|_| job.clone())
+    });
     let c = condition(&job, "Suspended").expect("suspended");
     assert_eq!(
         (c["status"].as_str(), c["reason"].as_str()),
@@ -421,7 +391,7 @@ spec:
     ]);
 
     // the schedule fires within a minute
-    let job = wait_for("a scheduled job", &w, Duration::from_secs(75), || {
+    let job = w.eventually("a scheduled job", Duration::from_secs(75), || {
         items(&w.get_json(&["jobs"]))
             .into_iter()
             .find(|j| j["metadata"]["name"] != "by-hand")
@@ -440,7 +410,7 @@ spec:
             .to_string();
     assert!(scheduled.ends_with(":00Z"), "{scheduled}");
 
-    let cj = wait_for("lastScheduleTime", &w, Duration::from_secs(30), || {
+    let cj = w.eventually("lastScheduleTime", Duration::from_secs(30), || {
         let cj = w.get_json(&["cronjob", "tick"]);
         cj["status"]["lastScheduleTime"].is_string().then_some(cj)
     });
@@ -459,7 +429,7 @@ spec:
 
     // it runs to completion and leaves status.active
     let saw = format!("Saw completed job: {name}, status: Complete");
-    wait_for("SawCompletedJob", &w, Duration::from_secs(60), || {
+    w.eventually("SawCompletedJob", Duration::from_secs(60), || {
         events_of(&w, "CronJob", "tick")
             .iter()
             .any(|(r, m)| r == "SawCompletedJob" && *m == saw)
@@ -547,7 +517,7 @@ fn active_deadline_fails_the_job_and_stops_its_pods() {
     assert!(job["status"]["active"].is_null());
     // Failed is set once no pod is left terminating
     assert_eq!(job["status"]["terminating"], 0);
-    wait_for("the pods to go", &w, Duration::from_secs(30), || {
+    w.eventually("the pods to go", Duration::from_secs(30), || {
         pods_of_job(&w, "slow").is_empty().then_some(())
     });
     let events = events_of(&w, "Job", "slow");
@@ -573,7 +543,7 @@ fn a_restart_creates_no_duplicate_pods() {
         &["apply", "-f", "-"],
         &job_yaml("steady", "  completions: 4\n  parallelism: 2", "3s", 0),
     );
-    wait_for("two running pods", &w, Duration::from_secs(30), || {
+    w.eventually("two running pods", Duration::from_secs(30), || {
         let running = pods_of_job(&w, "steady")
             .iter()
             .filter(|p| p["status"]["phase"] == "Running")

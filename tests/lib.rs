@@ -229,6 +229,44 @@ impl Warren {
         all.extend_from_slice(&["-o", "json"]);
         serde_json::from_str(&self.kubectl_ok(&all)).expect("kubectl json")
     }
+
+    /// Polls `f` until it returns Some; after `timeout` fails the test with `what` and the
+    /// last lines of warren's log.
+    pub fn eventually<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut f: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?}: {what}\nwarren log tail:\n{}",
+                log_tail(&self.log(), 60)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// [`Warren::eventually`] for a condition.
+    pub fn wait_until(&self, what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+        self.eventually(what, timeout, || done().then_some(()))
+    }
+}
+
+/// The last `lines` lines of a log.
+pub fn log_tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The `items` of a list.
+pub fn items(list: &serde_json::Value) -> Vec<serde_json::Value> {
+    list["items"].as_array().cloned().unwrap_or_default()
 }
 
 impl Drop for Warren {

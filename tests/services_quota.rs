@@ -7,35 +7,11 @@
 #[allow(dead_code)] // shared with other suites, which use the rest of it
 mod fake_node;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_node::{FakeNodeConfig, FakeNodes};
 use serde_json::{Value, json};
-use warren_e2e::{Warren, lines};
-
-fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-fn wait_for<T>(what: &str, w: &Warren, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; server log tail:\n{}",
-            tail(&w.log())
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn items(v: &Value) -> Vec<Value> {
-    v["items"].as_array().cloned().unwrap_or_default()
-}
+use warren_e2e::{Warren, items, lines};
 
 fn name(v: &Value) -> String {
     v["metadata"]["name"]
@@ -68,12 +44,9 @@ fn get_opt(w: &Warren, args: &[&str]) -> Option<Value> {
 fn new_namespace(w: &Warren, ns: &str) {
     w.kubectl_ok(&["create", "namespace", ns]);
     // pods need the namespace's default ServiceAccount (ServiceAccount admission)
-    wait_for(
-        "default service account",
-        w,
-        Duration::from_secs(30),
-        || get_opt(w, &["serviceaccount", "default", "-n", ns]).map(|_| ()),
-    );
+    w.eventually("default service account", Duration::from_secs(30), || {
+        get_opt(w, &["serviceaccount", "default", "-n", ns]).map(|_| ())
+    });
 }
 
 /// The IPs under `addresses` and `notReadyAddresses` of an Endpoints, sorted.
@@ -102,9 +75,8 @@ fn pod_ips(pods: &[Value]) -> Vec<String> {
 }
 
 fn live_ready_pods(w: &Warren, ns: &str, selector: &str, count: usize) -> Vec<Value> {
-    wait_for(
+    w.eventually(
         &format!("{count} ready pods {selector}"),
-        w,
         Duration::from_secs(90),
         || {
             let pods: Vec<Value> = items(&w.get_json(&["pods", "-n", ns, "-l", selector]))
@@ -145,7 +117,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
     let ips = pod_ips(&pods);
 
     // Endpoints: the ready pods, ports resolved (named and numeric targetPort)
-    let ep = wait_for("endpoints of web", &w, Duration::from_secs(30), || {
+    let ep = w.eventually("endpoints of web", Duration::from_secs(30), || {
         let ep = get_opt(&w, &["endpoints", "web", "-n", "svc"])?;
         (endpoint_ips(&ep).0 == ips).then_some(ep)
     });
@@ -189,7 +161,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
     }
 
     // EndpointSlice: one slice web-xxxxx owned by the service
-    let slice = wait_for("endpointslice of web", &w, Duration::from_secs(30), || {
+    let slice = w.eventually("endpointslice of web", Duration::from_secs(30), || {
         let list = items(&w.get_json(&[
             "endpointslices",
             "-n",
@@ -243,7 +215,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
         r#"{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web-pct","namespace":"svc"},
             "spec":{"maxUnavailable":"34%","selector":{"matchLabels":{"app":"web"}}}}"#,
     );
-    let pdb = wait_for("pdb status", &w, Duration::from_secs(30), || {
+    let pdb = w.eventually("pdb status", Duration::from_secs(30), || {
         let p = get_opt(&w, &["pdb", "web", "-n", "svc"])?;
         (p["status"]["observedGeneration"] == 1 && p["status"]["disruptionsAllowed"] == 1)
             .then_some(p)
@@ -272,7 +244,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
             &json!(1)
         )
     );
-    let pct = wait_for("percentage pdb status", &w, Duration::from_secs(30), || {
+    let pct = w.eventually("percentage pdb status", Duration::from_secs(30), || {
         let p = get_opt(&w, &["pdb", "web-pct", "-n", "svc"])?;
         (p["status"]["expectedPods"] == 3).then_some(p)
     });
@@ -297,31 +269,26 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
     nodes
         .set_pod_ready("svc", &name(victim), false)
         .expect("unready");
-    wait_for("unready address", &w, Duration::from_secs(30), || {
+    w.eventually("unready address", Duration::from_secs(30), || {
         let ep = get_opt(&w, &["endpoints", "web", "-n", "svc"])?;
         (endpoint_ips(&ep).1 == vec![victim_ip.clone()]).then_some(())
     });
-    wait_for(
-        "unready slice endpoint",
-        &w,
-        Duration::from_secs(30),
-        || {
-            let list = items(&w.get_json(&[
-                "endpointslices",
-                "-n",
-                "svc",
-                "-l",
-                "kubernetes.io/service-name=web",
-            ]));
-            let e = list
-                .iter()
-                .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
-                .find(|e| e["addresses"][0] == victim_ip.as_str())?;
-            (e["conditions"] == json!({"ready": false, "serving": false, "terminating": false}))
-                .then_some(())
-        },
-    );
-    wait_for("pdb insufficient", &w, Duration::from_secs(30), || {
+    w.eventually("unready slice endpoint", Duration::from_secs(30), || {
+        let list = items(&w.get_json(&[
+            "endpointslices",
+            "-n",
+            "svc",
+            "-l",
+            "kubernetes.io/service-name=web",
+        ]));
+        let e = list
+            .iter()
+            .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+            .find(|e| e["addresses"][0] == victim_ip.as_str())?;
+        (e["conditions"] == json!({"ready": false, "serving": false, "terminating": false}))
+            .then_some(())
+    });
+    w.eventually("pdb insufficient", Duration::from_secs(30), || {
         let p = get_opt(&w, &["pdb", "web", "-n", "svc"])?;
         let c = &p["status"]["conditions"][0];
         (p["status"]["disruptionsAllowed"] == 0
@@ -345,47 +312,35 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
         names.sort();
         names
     };
-    wait_for(
-        "replacement in endpoints",
-        &w,
-        Duration::from_secs(60),
-        || {
-            let pods = live_ready_pods(&w, "svc", "app=web", 3);
-            let mut names: Vec<String> = pods.iter().map(name).collect();
-            names.sort();
-            let ep = get_opt(&w, &["endpoints", "web", "-n", "svc"])?;
-            let subset = &ep["subsets"][0];
-            let ready = target_names(subset["addresses"].as_array().cloned().unwrap_or_default());
-            (!names.contains(&victim_name)
-                && ready == names
-                && subset["notReadyAddresses"].is_null())
+    w.eventually("replacement in endpoints", Duration::from_secs(60), || {
+        let pods = live_ready_pods(&w, "svc", "app=web", 3);
+        let mut names: Vec<String> = pods.iter().map(name).collect();
+        names.sort();
+        let ep = get_opt(&w, &["endpoints", "web", "-n", "svc"])?;
+        let subset = &ep["subsets"][0];
+        let ready = target_names(subset["addresses"].as_array().cloned().unwrap_or_default());
+        (!names.contains(&victim_name) && ready == names && subset["notReadyAddresses"].is_null())
             .then_some(())
-        },
-    );
-    wait_for(
-        "replacement in the slice",
-        &w,
-        Duration::from_secs(30),
-        || {
-            let list = items(&w.get_json(&[
-                "endpointslices",
-                "-n",
-                "svc",
-                "-l",
-                "kubernetes.io/service-name=web",
-            ]));
-            let names = target_names(
-                list.iter()
-                    .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
-                    .collect(),
-            );
-            (list.len() == 1
-                && name(&list[0]) == slice_name
-                && names.len() == 3
-                && !names.contains(&victim_name))
-            .then_some(())
-        },
-    );
+    });
+    w.eventually("replacement in the slice", Duration::from_secs(30), || {
+        let list = items(&w.get_json(&[
+            "endpointslices",
+            "-n",
+            "svc",
+            "-l",
+            "kubernetes.io/service-name=web",
+        ]));
+        let names = target_names(
+            list.iter()
+                .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+                .collect(),
+        );
+        (list.len() == 1
+            && name(&list[0]) == slice_name
+            && names.len() == 3
+            && !names.contains(&victim_name))
+        .then_some(())
+    });
 
     // evictions honour the budget (pods/eviction)
     let evict = |pod: &str| {
@@ -413,7 +368,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
         "Error from server (InternalError): Internal error occurred: This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
     );
     w.kubectl_ok(&["delete", "pdb", "web-pct", "-n", "svc"]);
-    wait_for("budget allows one", &w, Duration::from_secs(30), || {
+    w.eventually("budget allows one", Duration::from_secs(30), || {
         let p = get_opt(&w, &["pdb", "web", "-n", "svc"])?;
         (p["status"]["disruptionsAllowed"] == 1 && p["status"]["currentHealthy"] == 3).then_some(())
     });
@@ -443,7 +398,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
         r#"{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"ext","namespace":"svc"},
             "subsets":[{"addresses":[{"ip":"192.168.7.7"}],"ports":[{"name":"db","port":5432}]}]}"#,
     );
-    let mirrored = wait_for("mirrored slice", &w, Duration::from_secs(30), || {
+    let mirrored = w.eventually("mirrored slice", Duration::from_secs(30), || {
         let list = items(&w.get_json(&[
             "endpointslices",
             "-n",
@@ -482,9 +437,8 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
 
     // the service goes: so do its Endpoints and (through the garbage collector) its slices
     w.kubectl_ok(&["delete", "service", "web", "-n", "svc"]);
-    wait_for(
+    w.eventually(
         "endpoints and slices removed",
-        &w,
         Duration::from_secs(30),
         || {
             let ep = get_opt(&w, &["endpoints", "web", "-n", "svc"]);
@@ -506,9 +460,8 @@ fn refused(w: &Warren, args: &[&str]) -> String {
 }
 
 fn wait_quota_used(w: &Warren, ns: &str, quota: &str, resource: &str, value: &str) {
-    wait_for(
+    w.eventually(
         &format!("quota {quota} {resource}={value}"),
-        w,
         Duration::from_secs(30),
         || {
             let q = get_opt(w, &["resourcequota", quota, "-n", ns])?;

@@ -39,7 +39,7 @@ fn pod_status_nodes_and_events_come_back() {
     let w = virtual_cluster("vc1", "vc1-host", &[]);
     w.kubectl_apply_ok(&["apply", "-f", "-"], &pod_manifest("web", ""));
 
-    let host_pod = eventually(&w, "host pod Running", Duration::from_secs(30), || {
+    let host_pod = w.eventually("host pod Running", Duration::from_secs(30), || {
         let pod = host_get(&["pod", "-n", "vc1-host", "web-x-default-x-vc1"])?;
         (pod["status"]["phase"] == "Running").then_some(pod)
     });
@@ -63,8 +63,7 @@ fn pod_status_nodes_and_events_come_back() {
     assert!(has_token, "no token annotation: {annotations}");
     let host_node = host_pod["spec"]["nodeName"].as_str().unwrap().to_owned();
 
-    let pod = eventually(
-        &w,
+    let pod = w.eventually(
         "virtual pod Running and Ready",
         Duration::from_secs(30),
         || {
@@ -94,8 +93,7 @@ fn pod_status_nodes_and_events_come_back() {
 
     // The host's Scheduled event shows in the virtual cluster, about the virtual pod.
     let uid = pod["metadata"]["uid"].as_str().unwrap().to_owned();
-    eventually(
-        &w,
+    w.eventually(
         "Scheduled event in the virtual cluster",
         Duration::from_secs(30),
         || {
@@ -134,7 +132,7 @@ fn pod_status_nodes_and_events_come_back() {
         .nodes
         .set_pod_ready("vc1-host", "web-x-default-x-vc1", false)
         .expect("set not ready");
-    eventually(&w, "virtual pod not Ready", Duration::from_secs(20), || {
+    w.eventually("virtual pod not Ready", Duration::from_secs(20), || {
         let pod = virtual_get(&w, &["pod", "web"])?;
         (condition(&pod, "Ready").as_deref() == Some("False")).then_some(())
     });
@@ -164,7 +162,7 @@ fn config_maps_and_secrets_follow_the_pods_that_use_them() {
     let extra = "    env:\n    - name: GREETING\n      valueFrom:\n        configMapKeyRef:\n          name: settings\n          key: greeting\n    - name: PASSWORD\n      valueFrom:\n        secretKeyRef:\n          name: creds\n          key: password\n    volumeMounts:\n    - name: settings\n      mountPath: /etc/settings\n    - name: creds\n      mountPath: /etc/creds\n  volumes:\n  - name: settings\n    configMap:\n      name: settings\n  - name: creds\n    secret:\n      secretName: creds\n";
     w.kubectl_apply_ok(&["apply", "-f", "-"], &pod_manifest("app", extra));
 
-    let host_pod = eventually(&w, "host pod", Duration::from_secs(30), || {
+    let host_pod = w.eventually("host pod", Duration::from_secs(30), || {
         host_get(&["pod", "-n", "vc2-host", "app-x-default-x-vc2"])
     });
     let container = &host_pod["spec"]["containers"][0];
@@ -221,15 +219,10 @@ fn config_maps_and_secrets_follow_the_pods_that_use_them() {
         "-p",
         r#"{"data":{"greeting":"bonjour"}}"#,
     ]);
-    eventually(
-        &w,
-        "host configmap updated",
-        Duration::from_secs(20),
-        || {
-            let cm = host_get(&["configmap", "-n", "vc2-host", "settings-x-default-x-vc2"])?;
-            (cm["data"]["greeting"] == "bonjour").then_some(())
-        },
-    );
+    w.eventually("host configmap updated", Duration::from_secs(20), || {
+        let cm = host_get(&["configmap", "-n", "vc2-host", "settings-x-default-x-vc2"])?;
+        (cm["data"]["greeting"] == "bonjour").then_some(())
+    });
     // A ConfigMap marked force-sync goes to the host without a pod.
     w.kubectl_ok(&[
         "annotate",
@@ -237,8 +230,7 @@ fn config_maps_and_secrets_follow_the_pods_that_use_them() {
         "unused",
         "vcluster.loft.sh/force-sync=true",
     ]);
-    eventually(
-        &w,
+    w.eventually(
         "force-synced configmap on the host",
         Duration::from_secs(20),
         || host_get(&["configmap", "-n", "vc2-host", "unused-x-default-x-vc2"]),
@@ -246,7 +238,7 @@ fn config_maps_and_secrets_follow_the_pods_that_use_them() {
 
     // Without the pod nothing needs them on the host.
     w.kubectl_ok(&["delete", "pod", "app", "--wait=false"]);
-    eventually(&w, "host copies removed", Duration::from_secs(30), || {
+    w.eventually("host copies removed", Duration::from_secs(30), || {
         let gone = host_get(&["configmap", "-n", "vc2-host", "settings-x-default-x-vc2"]).is_none()
             && host_get(&["secret", "-n", "vc2-host", "creds-x-default-x-vc2"]).is_none();
         gone.then_some(())
@@ -310,8 +302,7 @@ fn services_carry_host_cluster_ips() {
     // default/kubernetes is the syncer's own host Service.
     let own = host_get(&["service", "-n", "vc3-host", "vc3"])
         .expect("the virtual cluster's host service");
-    let kubernetes = eventually(
-        &w,
+    let kubernetes = w.eventually(
         "default/kubernetes on the host service IP",
         Duration::from_secs(20),
         || {
@@ -332,8 +323,7 @@ fn services_carry_host_cluster_ips() {
         "{}",
         String::from_utf8_lossy(&applied.stderr)
     );
-    eventually(
-        &w,
+    w.eventually(
         "default/kubernetes endpoints from the host",
         Duration::from_secs(20),
         || {
@@ -350,7 +340,7 @@ fn services_carry_host_cluster_ips() {
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext\nspec:\n  ports:\n  - port: 80\n---\n\
          apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: ext\nsubsets:\n- addresses:\n  - ip: 10.1.2.3\n  ports:\n  - port: 80\n",
     );
-    let host_endpoints = eventually(&w, "host endpoints", Duration::from_secs(20), || {
+    let host_endpoints = w.eventually("host endpoints", Duration::from_secs(20), || {
         let ep = host_get(&["endpoints", "-n", "vc3-host", "ext-x-default-x-vc3"])?;
         (ep["subsets"][0]["addresses"][0]["ip"] == "10.1.2.3").then_some(ep)
     });
@@ -358,12 +348,12 @@ fn services_carry_host_cluster_ips() {
 
     // Label changes follow; deleting the virtual Service deletes the host one.
     w.kubectl_ok(&["label", "service", "web", "tier=front"]);
-    eventually(&w, "host service labeled", Duration::from_secs(20), || {
+    w.eventually("host service labeled", Duration::from_secs(20), || {
         let svc = host_get(&["service", "-n", "vc3-host", "web-x-default-x-vc3"])?;
         (svc["metadata"]["labels"]["tier"] == "front").then_some(())
     });
     w.kubectl_ok(&["delete", "service", "web"]);
-    eventually(&w, "host service deleted", Duration::from_secs(20), || {
+    w.eventually("host service deleted", Duration::from_secs(20), || {
         host_get(&["service", "-n", "vc3-host", "web-x-default-x-vc3"])
             .is_none()
             .then_some(())
@@ -389,38 +379,33 @@ fn deleting_either_side_deletes_both() {
     w.kubectl_apply_ok(&["apply", "-f", "-"], &pod_manifest("a", ""));
     w.kubectl_apply_ok(&["apply", "-f", "-"], &pod_manifest("b", ""));
     for name in ["a", "b"] {
-        eventually(&w, "virtual pod Running", Duration::from_secs(30), || {
+        w.eventually("virtual pod Running", Duration::from_secs(30), || {
             let pod = virtual_get(&w, &["pod", name])?;
             (pod["status"]["phase"] == "Running").then_some(())
         });
     }
     // Virtual delete: graceful on the host, then gone on both sides.
     w.kubectl_ok(&["delete", "pod", "a", "--wait=false"]);
-    eventually(
-        &w,
-        "pod a gone on both sides",
-        Duration::from_secs(30),
-        || {
-            let gone = virtual_get(&w, &["pod", "a"]).is_none()
-                && host_get(&["pod", "-n", "vc4-host", "a-x-default-x-vc4"]).is_none();
-            gone.then_some(())
-        },
-    );
+    w.eventually("pod a gone on both sides", Duration::from_secs(30), || {
+        let gone = virtual_get(&w, &["pod", "a"]).is_none()
+            && host_get(&["pod", "-n", "vc4-host", "a-x-default-x-vc4"]).is_none();
+        gone.then_some(())
+    });
     // A claim goes to the host; its (Pending: the test bed binds no volumes) status comes back.
     w.kubectl_apply_ok(
         &["apply", "-f", "-"],
         "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n",
     );
-    let claim = eventually(&w, "host claim", Duration::from_secs(20), || {
+    let claim = w.eventually("host claim", Duration::from_secs(20), || {
         host_get(&["pvc", "-n", "vc4-host", "data-x-default-x-vc4"])
     });
     assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "1Gi");
-    eventually(&w, "claim status back", Duration::from_secs(20), || {
+    w.eventually("claim status back", Duration::from_secs(20), || {
         let pvc = virtual_get(&w, &["pvc", "data"])?;
         (pvc["status"]["phase"] == "Pending").then_some(())
     });
     w.kubectl_ok(&["delete", "pvc", "data", "--wait=false"]);
-    eventually(&w, "host claim deleted", Duration::from_secs(20), || {
+    w.eventually("host claim deleted", Duration::from_secs(20), || {
         host_get(&["pvc", "-n", "vc4-host", "data-x-default-x-vc4"])
             .is_none()
             .then_some(())
@@ -435,18 +420,13 @@ fn deleting_either_side_deletes_both() {
         "b-x-default-x-vc4",
         "--wait=false",
     ]);
-    eventually(
-        &w,
-        "pod b gone on both sides",
-        Duration::from_secs(30),
-        || {
-            let gone = virtual_get(&w, &["pod", "b"]).is_none()
-                && host_get(&["pod", "-n", "vc4-host", "b-x-default-x-vc4"]).is_none();
-            gone.then_some(())
-        },
-    );
+    w.eventually("pod b gone on both sides", Duration::from_secs(30), || {
+        let gone = virtual_get(&w, &["pod", "b"]).is_none()
+            && host_get(&["pod", "-n", "vc4-host", "b-x-default-x-vc4"]).is_none();
+        gone.then_some(())
+    });
     // No pod needs a virtual node any more.
-    eventually(&w, "virtual nodes removed", Duration::from_secs(30), || {
+    w.eventually("virtual nodes removed", Duration::from_secs(30), || {
         items(&virtual_get(&w, &["nodes"])?)
             .is_empty()
             .then_some(())
@@ -461,8 +441,7 @@ fn namespace_labels_and_two_way_labels_and_annotations() {
     w.kubectl_ok(&["label", "namespace", "team", "team=blue"]);
     w.kubectl_apply_ok(&["apply", "-n", "team", "-f", "-"], &pod_manifest("p", ""));
     let host_name = "p-x-team-x-vc5";
-    eventually(
-        &w,
+    w.eventually(
         "namespace label on the host pod",
         Duration::from_secs(30),
         || {
@@ -473,8 +452,7 @@ fn namespace_labels_and_two_way_labels_and_annotations() {
         },
     );
     w.kubectl_ok(&["label", "namespace", "team", "another=good-syncer"]);
-    eventually(
-        &w,
+    w.eventually(
         "new namespace label on the host pod",
         Duration::from_secs(30),
         || {
@@ -502,8 +480,7 @@ fn namespace_labels_and_two_way_labels_and_annotations() {
         host_name,
         "annotation-key=annotation-value",
     ]);
-    eventually(
-        &w,
+    w.eventually(
         "host label and annotation on the virtual pod",
         Duration::from_secs(30),
         || {
@@ -532,8 +509,7 @@ fn namespace_labels_and_two_way_labels_and_annotations() {
         "--overwrite",
         "annotation-key=from-vcluster",
     ]);
-    eventually(
-        &w,
+    w.eventually(
         "virtual changes on the host pod",
         Duration::from_secs(30),
         || {
@@ -545,19 +521,13 @@ fn namespace_labels_and_two_way_labels_and_annotations() {
     );
     // Image changes follow (one of the few spec changes a running pod takes).
     w.kubectl_ok(&["set", "image", "-n", "team", "pod/p", "main=nginx:1.27"]);
-    eventually(
-        &w,
-        "new image on the host pod",
-        Duration::from_secs(30),
-        || {
-            let pod = host_get(&["pod", "-n", "vc5-host", host_name])?;
-            (pod["spec"]["containers"][0]["image"] == "nginx:1.27").then_some(())
-        },
-    );
+    w.eventually("new image on the host pod", Duration::from_secs(30), || {
+        let pod = host_get(&["pod", "-n", "vc5-host", host_name])?;
+        (pod["spec"]["containers"][0]["image"] == "nginx:1.27").then_some(())
+    });
     // Removed in the virtual cluster: removed from the host.
     w.kubectl_ok(&["label", "pod", "-n", "team", "p", "another-one-"]);
-    eventually(
-        &w,
+    w.eventually(
         "label removed on the host pod",
         Duration::from_secs(30),
         || {
@@ -579,7 +549,7 @@ fn two_virtual_clusters_share_a_host_namespace() {
         w.kubectl_ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
     }
     let ip = |w: &Warren, vc: &str| {
-        eventually(w, "virtual pod Running", Duration::from_secs(30), || {
+        w.eventually("virtual pod Running", Duration::from_secs(30), || {
             let pod = virtual_get(w, &["pod", "web"])?;
             let host = host_get(&["pod", "-n", "shared-host", &format!("web-x-default-x-{vc}")])?;
             (pod["status"]["phase"] == "Running"
@@ -599,7 +569,7 @@ fn two_virtual_clusters_share_a_host_namespace() {
 
     // Deleting in one leaves the other alone.
     a.kubectl_ok(&["delete", "pod", "web", "--wait=false"]);
-    eventually(&a, "vc-a's host pod gone", Duration::from_secs(30), || {
+    a.eventually("vc-a's host pod gone", Duration::from_secs(30), || {
         host_get(&["pod", "-n", "shared-host", "web-x-default-x-vc-a"])
             .is_none()
             .then_some(())
@@ -695,15 +665,14 @@ fn deleting_the_virtual_clusters_host_service_leaves_nothing_behind() {
     let mut w = virtual_cluster("vc10", "vc10-host", &[]);
     w.kubectl_apply_ok(&["apply", "-f", "-"], &pod_manifest("p", ""));
     w.kubectl_ok(&["create", "service", "clusterip", "p", "--tcp=80:8080"]);
-    eventually(&w, "host pod", Duration::from_secs(30), || {
+    w.eventually("host pod", Duration::from_secs(30), || {
         host_get(&["pod", "-n", "vc10-host", "p-x-default-x-vc10"])
     });
     w.kill9();
     host()
         .cluster
         .kubectl_ok(&["delete", "service", "-n", "vc10-host", "vc10"]);
-    eventually(
-        &w,
+    w.eventually(
         "host objects garbage collected",
         Duration::from_secs(45),
         || {
@@ -775,7 +744,7 @@ fn restart_mid_sync_of_500_pods_leaves_exactly_500_host_pods() {
 
     std::fs::write(&config, "").expect("config");
     w.restart_after_kill9();
-    eventually(&w, "some host pods", Duration::from_secs(60), || {
+    w.eventually("some host pods", Duration::from_secs(60), || {
         let count = host_pods_of("vc8-host", "vc8")?.len();
         (count >= 100).then_some(())
     });
@@ -793,8 +762,7 @@ fn restart_mid_sync_of_500_pods_leaves_exactly_500_host_pods() {
     );
     let restarted = Instant::now();
     w.restart_after_kill9();
-    let pods = eventually(
-        &w,
+    let pods = w.eventually(
         "500 host pods and no orphan",
         Duration::from_secs(120),
         || {
@@ -846,7 +814,7 @@ fn service_accounts_sync_when_enabled() {
         &["apply", "-f", "-"],
         &pod_manifest("job", "  serviceAccountName: builder\n"),
     );
-    let pod = eventually(&w, "host pod Running", Duration::from_secs(30), || {
+    let pod = w.eventually("host pod Running", Duration::from_secs(30), || {
         let pod = host_get(&["pod", "-n", "vc6-host", "job-x-default-x-vc6"])?;
         (pod["status"]["phase"] == "Running").then_some(pod)
     });
@@ -860,8 +828,7 @@ fn service_accounts_sync_when_enabled() {
     .expect("host service account");
     assert_eq!(account["automountServiceAccountToken"], false);
     w.kubectl_ok(&["delete", "serviceaccount", "builder"]);
-    eventually(
-        &w,
+    w.eventually(
         "host service account deleted",
         Duration::from_secs(20),
         || {

@@ -73,7 +73,7 @@ fn dig(dns: DnsAddr, args: &[&str]) -> Dig {
 
 /// The DNS listener from the virtual kube-system/kube-dns Endpoints.
 fn dns_addr(w: &Warren) -> DnsAddr {
-    eventually(w, "kube-dns registered", Duration::from_secs(30), || {
+    w.eventually("kube-dns registered", Duration::from_secs(30), || {
         let ep = virtual_get(w, &["endpoints", "-n", "kube-system", "kube-dns"])?;
         let subset = &ep["subsets"][0];
         let ip = subset["addresses"][0]["ip"].as_str()?.parse().ok()?;
@@ -86,8 +86,7 @@ fn dns_addr(w: &Warren) -> DnsAddr {
 fn wait_dns(w: &Warren, dns: DnsAddr, question: &[&str], want: &[String]) -> Dig {
     let mut want = want.to_vec();
     want.sort();
-    eventually(
-        w,
+    w.eventually(
         &format!("dig {question:?} = {want:?}"),
         Duration::from_secs(30),
         || {
@@ -151,8 +150,7 @@ spec: {hostname: db-1, subdomain: db, terminationGracePeriodSeconds: 1, containe
 
 /// The host IP of a virtual pod, once it runs Ready.
 fn ready_pod_ip(w: &Warren, namespace: &str, name: &str) -> String {
-    eventually(
-        w,
+    w.eventually(
         &format!("{namespace}/{name} Ready with an IP"),
         Duration::from_secs(60),
         || {
@@ -198,7 +196,7 @@ fn dns_answers_with_host_addresses_and_synced_pods_use_it() {
     // kube-dns: the host copy has the virtual Service's IP, and (plain process) Endpoints at
     // the listener, when it listens where host pods can reach it.
     let host_kube_dns_name = format!("kube-dns-x-kube-system-x-{vc}");
-    let host_kube_dns = eventually(&w, "host kube-dns", Duration::from_secs(30), || {
+    let host_kube_dns = w.eventually("host kube-dns", Duration::from_secs(30), || {
         host_get(&["service", "-n", ns, &host_kube_dns_name])
     });
     let kube_dns_ip = cluster_ip(&host_kube_dns);
@@ -210,17 +208,12 @@ fn dns_answers_with_host_addresses_and_synced_pods_use_it() {
         "{host_kube_dns}"
     );
     if listen_ip.is_some() {
-        let ep = eventually(
-            &w,
-            "host kube-dns endpoints",
-            Duration::from_secs(30),
-            || {
-                let ep = host_get(&["endpoints", "-n", ns, &host_kube_dns_name])?;
-                ep["subsets"][0]["addresses"][0]["ip"]
-                    .is_string()
-                    .then_some(ep)
-            },
-        );
+        let ep = w.eventually("host kube-dns endpoints", Duration::from_secs(30), || {
+            let ep = host_get(&["endpoints", "-n", ns, &host_kube_dns_name])?;
+            ep["subsets"][0]["addresses"][0]["ip"]
+                .is_string()
+                .then_some(ep)
+        });
         let subset = &ep["subsets"][0];
         assert_eq!(subset["addresses"][0]["ip"], dns.ip.to_string().as_str());
         let ports: BTreeSet<(String, u64)> = subset["ports"]
@@ -324,7 +317,7 @@ fn dns_answers_with_host_addresses_and_synced_pods_use_it() {
 
     // The replicated host service: the host ClusterIP, in kubectl and in DNS.
     let db_ip = cluster_ip(&host_db);
-    let replica = eventually(&w, "replicated service", Duration::from_secs(30), || {
+    let replica = w.eventually("replicated service", Duration::from_secs(30), || {
         virtual_get(&w, &["service", "database", "-n", "default"])
     });
     assert_eq!(cluster_ip(&replica), db_ip);
@@ -423,8 +416,7 @@ fn host_kube_dns_selects_the_syncer_pod() {
     );
     let dns = dns_addr(&w);
     let name = format!("kube-dns-x-kube-system-x-{vc}");
-    let host_kube_dns = eventually(
-        &w,
+    let host_kube_dns = w.eventually(
         "host kube-dns selecting the syncer pod",
         Duration::from_secs(30),
         || {
@@ -441,8 +433,7 @@ fn host_kube_dns_selects_the_syncer_pod() {
         assert_eq!(port["targetPort"], u64::from(dns.port), "{host_kube_dns}");
     }
     // The host's endpoints controller points it at the pod, on the listener's port.
-    let ep = eventually(
-        &w,
+    let ep = w.eventually(
         "host kube-dns endpoints on the pod",
         Duration::from_secs(30),
         || {
@@ -463,7 +454,7 @@ fn host_kube_dns_selects_the_syncer_pod() {
 
     // Synced pods get that Service's IP as their nameserver (also one created before the DNS
     // registered kube-dns: its host copy waited for the address).
-    let host_pod = eventually(&w, "host pod", Duration::from_secs(30), || {
+    let host_pod = w.eventually("host pod", Duration::from_secs(30), || {
         host_get(&["pod", "-n", ns, &format!("client-x-default-x-{vc}")])
     });
     assert_eq!(
@@ -511,7 +502,7 @@ fn replicated_services_both_ways() {
     // fromHost: the virtual Service has the host's ClusterIP (not None) in kubectl.
     let host_db = host_get(&["service", "db", "-n", "rep1-infra"]).expect("host db");
     let db_ip = cluster_ip(&host_db);
-    let replica = eventually(&w, "virtual apps/database", Duration::from_secs(30), || {
+    let replica = w.eventually("virtual apps/database", Duration::from_secs(30), || {
         virtual_get(&w, &["service", "database", "-n", "apps"])
     });
     assert_eq!(cluster_ip(&replica), db_ip);
@@ -532,7 +523,7 @@ fn replicated_services_both_ways() {
         ["database", "ClusterIP", db_ip.as_str()],
         "{table}"
     );
-    let endpoints = eventually(&w, "virtual endpoints", Duration::from_secs(30), || {
+    let endpoints = w.eventually("virtual endpoints", Duration::from_secs(30), || {
         virtual_get(&w, &["endpoints", "database", "-n", "apps"])
     });
     assert_eq!(
@@ -555,8 +546,7 @@ fn replicated_services_both_ways() {
         "-p",
         r#"[{"op":"add","path":"/spec/ports/-","value":{"name":"metrics","port":9187,"protocol":"TCP"}}]"#,
     ]);
-    eventually(
-        &w,
+    w.eventually(
         "virtual replica has the new port",
         Duration::from_secs(30),
         || {
@@ -574,8 +564,7 @@ fn replicated_services_both_ways() {
     host_apply(
         "apiVersion: v1\nkind: Service\nmetadata: {name: headless, namespace: rep1-infra}\nspec:\n  clusterIP: None\n  ports: [{name: x, port: 7000}]\n---\napiVersion: v1\nkind: Endpoints\nmetadata: {name: headless, namespace: rep1-infra}\nsubsets:\n- addresses: [{ip: 10.33.0.1}, {ip: 10.33.0.2}]\n  ports: [{name: x, port: 7000}]\n",
     );
-    eventually(
-        &w,
+    w.eventually(
         "headless replica endpoints",
         Duration::from_secs(30),
         || {
@@ -592,8 +581,7 @@ fn replicated_services_both_ways() {
     );
     // The replica's Endpoints removed in the virtual cluster come back from the host.
     w.kubectl_ok(&["delete", "endpoints", "headless", "-n", "apps"]);
-    eventually(
-        &w,
+    w.eventually(
         "headless replica endpoints restored",
         Duration::from_secs(30),
         || {
@@ -604,16 +592,11 @@ fn replicated_services_both_ways() {
 
     // The host service goes: so does the replica; back with a new address when it returns.
     host_ok(&["delete", "service", "db", "-n", "rep1-infra"]);
-    eventually(
-        &w,
-        "virtual replica deleted",
-        Duration::from_secs(30),
-        || {
-            virtual_get(&w, &["service", "database", "-n", "apps"])
-                .is_none()
-                .then_some(())
-        },
-    );
+    w.eventually("virtual replica deleted", Duration::from_secs(30), || {
+        virtual_get(&w, &["service", "database", "-n", "apps"])
+            .is_none()
+            .then_some(())
+    });
     host_ok(&[
         "create",
         "service",
@@ -624,7 +607,7 @@ fn replicated_services_both_ways() {
         "--tcp=5432",
     ]);
     let new_ip = cluster_ip(&host_get(&["service", "db", "-n", "rep1-infra"]).unwrap());
-    eventually(&w, "virtual replica back", Duration::from_secs(30), || {
+    w.eventually("virtual replica back", Duration::from_secs(30), || {
         let svc = virtual_get(&w, &["service", "database", "-n", "apps"])?;
         (cluster_ip(&svc) == new_ip).then_some(())
     });
@@ -634,7 +617,7 @@ fn replicated_services_both_ways() {
         &["apply", "-f", "-"],
         "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: apps}\nspec:\n  selector: {app: api}\n  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: apps}\nspec:\n  selector: {app: web}\n  ports: [{name: http, port: 80, protocol: TCP}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: api-0, namespace: apps, labels: {app: api}}\nspec: {terminationGracePeriodSeconds: 1, containers: [{name: c, image: nginx}]}\n",
     );
-    let exported = eventually(&w, "host api-export", Duration::from_secs(30), || {
+    let exported = w.eventually("host api-export", Duration::from_secs(30), || {
         host_get(&["service", "api-export", "-n", ns])
     });
     assert_eq!(
@@ -654,18 +637,12 @@ fn replicated_services_both_ways() {
     assert_eq!(exported["metadata"]["ownerReferences"][0]["name"], vc);
     // Host pods reach it: the host endpoints controller puts the synced pod behind it.
     let api_ip = ready_pod_ip(&w, "apps", "api-0");
-    eventually(
-        &w,
-        "host api-export endpoints",
-        Duration::from_secs(30),
-        || {
-            let ep = host_get(&["endpoints", "api-export", "-n", ns])?;
-            (ep["subsets"][0]["addresses"][0]["ip"] == api_ip.as_str()).then_some(())
-        },
-    );
+    w.eventually("host api-export endpoints", Duration::from_secs(30), || {
+        let ep = host_get(&["endpoints", "api-export", "-n", ns])?;
+        (ep["subsets"][0]["addresses"][0]["ip"] == api_ip.as_str()).then_some(())
+    });
     // In another host namespace too (no owner there).
-    let web_export = eventually(
-        &w,
+    let web_export = w.eventually(
         "host rep1-shared/web-export",
         Duration::from_secs(30),
         || host_get(&["service", "web-export", "-n", "rep1-shared"]),
@@ -687,31 +664,21 @@ fn replicated_services_both_ways() {
         "-p",
         r#"{"spec":{"selector":{"app":"api2"},"ports":[{"name":"http","port":81,"targetPort":9090,"protocol":"TCP"}]}}"#,
     ]);
-    eventually(
-        &w,
-        "host api-export updated",
-        Duration::from_secs(30),
-        || {
-            let svc = host_get(&["service", "api-export", "-n", ns])?;
-            (svc["spec"]["selector"]["app"] == "api2"
-                && svc["spec"]["ports"][0]["port"] == 81
-                && svc["spec"]["ports"][0]["targetPort"] == 9090
-                && svc["spec"]["clusterIP"] == exported["spec"]["clusterIP"])
-                .then_some(())
-        },
-    );
+    w.eventually("host api-export updated", Duration::from_secs(30), || {
+        let svc = host_get(&["service", "api-export", "-n", ns])?;
+        (svc["spec"]["selector"]["app"] == "api2"
+            && svc["spec"]["ports"][0]["port"] == 81
+            && svc["spec"]["ports"][0]["targetPort"] == 9090
+            && svc["spec"]["clusterIP"] == exported["spec"]["clusterIP"])
+            .then_some(())
+    });
     // The virtual Service goes: so does the host replica.
     w.kubectl_ok(&["delete", "service", "api", "-n", "apps"]);
-    eventually(
-        &w,
-        "host api-export deleted",
-        Duration::from_secs(30),
-        || {
-            host_get(&["service", "api-export", "-n", ns])
-                .is_none()
-                .then_some(())
-        },
-    );
+    w.eventually("host api-export deleted", Duration::from_secs(30), || {
+        host_get(&["service", "api-export", "-n", ns])
+            .is_none()
+            .then_some(())
+    });
     // A host Service of that name that is not ours is left alone.
     host_ok(&[
         "create",
@@ -760,17 +727,12 @@ fn stale_replicas_are_removed_at_restart() {
         &["apply", "-f", "-"],
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: leftover\n  labels: {vcluster.loft.sh/controlled-by: vcluster}\nspec:\n  selector: {app: fake}\n  ports: [{port: 8080}]\n",
     );
-    eventually(
-        &w,
-        "replicas on both sides",
-        Duration::from_secs(30),
-        || {
-            (virtual_get(&w, &["service", "database"]).is_some()
-                && host_get(&["service", "api-export", "-n", ns]).is_some()
-                && host_get(&["service", "api-export", "-n", "rep2-shared"]).is_some())
-            .then_some(())
-        },
-    );
+    w.eventually("replicas on both sides", Duration::from_secs(30), || {
+        (virtual_get(&w, &["service", "database"]).is_some()
+            && host_get(&["service", "api-export", "-n", ns]).is_some()
+            && host_get(&["service", "api-export", "-n", "rep2-shared"]).is_some())
+        .then_some(())
+    });
     // The leftover has no host copy (replicas are not synced as ordinary Services).
     assert!(host_get(&["service", "-n", ns, &format!("leftover-x-default-x-{vc}")]).is_none());
     // Another virtual cluster's replica in the shared namespace is not ours to delete.
@@ -785,7 +747,7 @@ fn stale_replicas_are_removed_at_restart() {
     )
     .unwrap();
     w.restart_after_kill9();
-    eventually(&w, "stale replicas gone", Duration::from_secs(30), || {
+    w.eventually("stale replicas gone", Duration::from_secs(30), || {
         (virtual_get(&w, &["service", "database"]).is_none()
             && virtual_get(&w, &["service", "leftover"]).is_none()
             && host_get(&["service", "api-export", "-n", ns]).is_none()

@@ -38,7 +38,7 @@ fn stays_put(what: &str, get: impl Fn() -> Option<Value>) {
 
 /// Waits until the host object is gone.
 fn host_gone(w: &Warren, what: &str, args: &[&str]) {
-    eventually(w, what, Duration::from_secs(20), || {
+    w.eventually(what, Duration::from_secs(20), || {
         host_get(args).is_none().then_some(())
     });
 }
@@ -59,12 +59,9 @@ fn ingresses_go_to_the_host_with_their_secrets_and_status_comes_back() {
         "{}",
         w.log()
     );
-    let class = eventually(
-        &w,
-        "ingress class mirrored",
-        Duration::from_secs(20),
-        || virtual_get(&w, &["ingressclass", "kinds1-nginx"]),
-    );
+    let class = w.eventually("ingress class mirrored", Duration::from_secs(20), || {
+        virtual_get(&w, &["ingressclass", "kinds1-nginx"])
+    });
     assert_eq!(class["spec"]["controller"], "k8s.io/ingress-nginx");
     assert_eq!(class["metadata"]["labels"]["team"], "edge");
     stays_put("mirrored ingress class", || {
@@ -106,7 +103,7 @@ spec:
               number: 80
 "#,
     );
-    let ingress = eventually(&w, "host ingress", Duration::from_secs(20), || {
+    let ingress = w.eventually("host ingress", Duration::from_secs(20), || {
         host_get(&["ingress", "-n", "kinds1-host", "shop-x-default-x-kinds1"])
     });
     assert_eq!(ingress["spec"]["ingressClassName"], "kinds1-nginx");
@@ -130,7 +127,7 @@ spec:
     );
     assert_eq!(ingress["metadata"]["ownerReferences"][0]["name"], "kinds1");
     // The TLS Secret follows the Ingress to the host.
-    eventually(&w, "host TLS secret", Duration::from_secs(20), || {
+    w.eventually("host TLS secret", Duration::from_secs(20), || {
         host_get(&["secret", "-n", "kinds1-host", "shop-tls-x-default-x-kinds1"])
     });
 
@@ -146,15 +143,10 @@ spec:
         "-p",
         r#"{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}}}"#,
     ]);
-    eventually(
-        &w,
-        "virtual ingress status",
-        Duration::from_secs(20),
-        || {
-            let ingress = virtual_get(&w, &["ingress", "shop"])?;
-            (ingress["status"]["loadBalancer"]["ingress"][0]["ip"] == "192.0.2.10").then_some(())
-        },
-    );
+    w.eventually("virtual ingress status", Duration::from_secs(20), || {
+        let ingress = virtual_get(&w, &["ingress", "shop"])?;
+        (ingress["status"]["loadBalancer"]["ingress"][0]["ip"] == "192.0.2.10").then_some(())
+    });
     stays_put("host ingress", || {
         host_get(&["ingress", "-n", "kinds1-host", "shop-x-default-x-kinds1"])
     });
@@ -177,8 +169,7 @@ spec:
     host()
         .cluster
         .kubectl_ok(&["delete", "ingressclass", "kinds1-nginx"]);
-    eventually(
-        &w,
+    w.eventually(
         "mirrored ingress class deleted",
         Duration::from_secs(20),
         || {
@@ -225,12 +216,11 @@ spec:
     - port: 5432
 "#,
     );
-    let dns_port = eventually(&w, "kube-dns endpoints", Duration::from_secs(20), || {
+    let dns_port = w.eventually("kube-dns endpoints", Duration::from_secs(20), || {
         let endpoints = virtual_get(&w, &["endpoints", "-n", "kube-system", "kube-dns"])?;
         endpoints["subsets"][0]["ports"][0]["port"].as_i64()
     });
-    let policy = eventually(
-        &w,
+    let policy = w.eventually(
         "host policy with the DNS port",
         Duration::from_secs(20),
         || {
@@ -347,7 +337,7 @@ fn pod_disruption_budgets_go_to_a_1_20_host_as_v1beta1() {
         &["apply", "-f", "-"],
         "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: web\n",
     );
-    let pdb = eventually(&w, "host PDB", Duration::from_secs(20), || {
+    let pdb = w.eventually("host PDB", Duration::from_secs(20), || {
         host_get(&[
             "poddisruptionbudgets.v1beta1.policy",
             "-n",
@@ -381,7 +371,7 @@ fn pod_disruption_budgets_go_to_a_1_20_host_as_v1beta1() {
         "-p",
         r#"{"spec":{"minAvailable":2}}"#,
     ]);
-    eventually(&w, "host PDB updated", Duration::from_secs(20), || {
+    w.eventually("host PDB updated", Duration::from_secs(20), || {
         let pdb = host_get(&["pdb", "-n", "kinds3-host", "web-x-default-x-kinds3"])?;
         (pdb["spec"]["minAvailable"] == 2).then_some(())
     });
@@ -415,7 +405,7 @@ fn priority_classes_go_to_the_host_and_pods_use_them() {
         &["apply", "-f", "-"],
         "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: high\nvalue: 1000\ndescription: important\n",
     );
-    let class = eventually(&w, "host priority class", Duration::from_secs(20), || {
+    let class = w.eventually("host priority class", Duration::from_secs(20), || {
         host_get(&["priorityclass", "vcluster-high-x-kinds4-host-x-kinds4"])
     });
     assert_eq!(class["value"], 1000);
@@ -436,7 +426,7 @@ fn priority_classes_go_to_the_host_and_pods_use_them() {
         &["apply", "-f", "-"],
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: urgent\nspec:\n  priorityClassName: high\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: nginx\n",
     );
-    let pod = eventually(&w, "host pod", Duration::from_secs(30), || {
+    let pod = w.eventually("host pod", Duration::from_secs(30), || {
         host_get(&["pod", "-n", "kinds4-host", "urgent-x-default-x-kinds4"])
     });
     assert_eq!(
@@ -465,8 +455,7 @@ fn storage_classes_from_the_host_and_to_the_host() {
         "kinds5-host",
         "sync:\n  fromHost:\n    storageClasses:\n      enabled: true\n",
     );
-    let class = eventually(
-        &from,
+    let class = from.eventually(
         "host storage class in the virtual cluster",
         Duration::from_secs(20),
         || virtual_get(&from, &["storageclass", "kinds5-fast"]),
@@ -480,8 +469,7 @@ fn storage_classes_from_the_host_and_to_the_host() {
     host()
         .cluster
         .kubectl_ok(&["delete", "storageclass", "kinds5-fast"]);
-    eventually(
-        &from,
+    from.eventually(
         "mirrored storage class deleted",
         Duration::from_secs(20),
         || {
@@ -502,7 +490,7 @@ fn storage_classes_from_the_host_and_to_the_host() {
         &["apply", "-f", "-"],
         "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: slow\n  annotations:\n    storageclass.kubernetes.io/is-default-class: \"true\"\nprovisioner: example.com/slow\nreclaimPolicy: Retain\n",
     );
-    let class = eventually(&to, "host storage class", Duration::from_secs(20), || {
+    let class = to.eventually("host storage class", Duration::from_secs(20), || {
         host_get(&["storageclass", "vcluster-slow-x-kinds6-host-x-kinds6"])
     });
     assert_eq!(class["provisioner"], "example.com/slow");

@@ -19,7 +19,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use serde_json::Value;
-use warren_e2e::Warren;
+use warren_e2e::{Warren, items, log_tail};
 
 fn nodes(w: &Warren, prefix: &str, count: usize, first_subnet: u8) -> FakeNodes {
     let cfg = FakeNodeConfig {
@@ -31,30 +31,6 @@ fn nodes(w: &Warren, prefix: &str, count: usize, first_subnet: u8) -> FakeNodes 
         ..FakeNodeConfig::default()
     };
     FakeNodes::start(&w.kubeconfig, cfg).expect("fake nodes")
-}
-
-fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-fn wait_for<T>(what: &str, w: &Warren, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; server log tail:\n{}",
-            tail(&w.log())
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn items(v: &Value) -> Vec<Value> {
-    v["items"].as_array().cloned().unwrap_or_default()
 }
 
 fn name(v: &Value) -> String {
@@ -100,7 +76,7 @@ fn rollout_status(w: &Warren, what: &str) -> String {
         "rollout status {what}: {}\n{}\nserver log:\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
-        tail(&w.log())
+        log_tail(&w.log(), 40)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -378,7 +354,7 @@ fn statefulset_ordered_ready_lifecycle() {
     // scale down: the highest ordinal first, one at a time
     log.clear();
     w.kubectl_ok(&["scale", "statefulset", "db", "--replicas=1"]);
-    wait_for("db scaled to 1", &w, Duration::from_secs(60), || {
+    w.eventually("db scaled to 1", Duration::from_secs(60), || {
         (names(&pods(&w, "app=db")) == ["db-0".to_string()].into()).then_some(())
     });
     let db2_gone = log.wait_first("db-2 deleted", |e| e.name == "db-2" && e.deleted);
@@ -440,9 +416,8 @@ fn statefulset_ordered_ready_lifecycle() {
         r#"{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}"#,
     ]);
     rollout_status(&w, "statefulset/db");
-    wait_for(
+    w.eventually(
         "current revision caught up",
-        &w,
         Duration::from_secs(30),
         || {
             let st = sts_status(&w, "db")["status"].clone();
@@ -460,16 +435,10 @@ fn statefulset_ordered_ready_lifecycle() {
     let out = w.kubectl_ok(&["rollout", "undo", "statefulset/db"]);
     assert!(out.contains("rolled back"), "{out}");
     rollout_status(&w, "statefulset/db");
-    wait_for(
-        "rolled back to postgres:1",
-        &w,
-        Duration::from_secs(60),
-        || {
-            let all = live(pods(&w, "app=db"));
-            (all.len() == 3 && all.iter().all(|p| image(p) == "postgres:1" && ready(p)))
-                .then_some(())
-        },
-    );
+    w.eventually("rolled back to postgres:1", Duration::from_secs(60), || {
+        let all = live(pods(&w, "app=db"));
+        (all.len() == 3 && all.iter().all(|p| image(p) == "postgres:1" && ready(p))).then_some(())
+    });
     let history = warren_e2e::lines(&w.kubectl_ok(&["rollout", "history", "statefulset/db"]));
     // revision 1 came back as 3
     assert!(history.contains(&"2 <none>".to_string()), "{history:?}");
@@ -486,7 +455,7 @@ fn statefulset_ordered_ready_lifecycle() {
         .unwrap_or_default()
         .to_string();
     fake.fail_pod("default", "db-1", "boom").expect("fail db-1");
-    wait_for("db-1 recreated", &w, Duration::from_secs(60), || {
+    w.eventually("db-1 recreated", Duration::from_secs(60), || {
         pods(&w, "app=db")
             .into_iter()
             .find(|p| name(p) == "db-1" && p["metadata"]["uid"] != old_uid.as_str() && ready(p))
@@ -503,7 +472,7 @@ fn statefulset_parallel_creates_all_at_once_and_keeps_order_for_updates() {
         &["apply", "-f", "-"],
         &statefulset("web", 3, "nginx:1", "Parallel", r#"{"pool":"web"}"#),
     );
-    wait_for("3 pending pods", &w, Duration::from_secs(30), || {
+    w.eventually("3 pending pods", Duration::from_secs(30), || {
         let all = pods(&w, "app=web");
         (all.len() == 3).then_some(())
     });
@@ -518,7 +487,7 @@ fn statefulset_parallel_creates_all_at_once_and_keeps_order_for_updates() {
         &["apply", "-f", "-"],
         &statefulset("ord", 3, "nginx:1", "OrderedReady", r#"{"pool":"web"}"#),
     );
-    wait_for("ord-0", &w, Duration::from_secs(30), || {
+    w.eventually("ord-0", Duration::from_secs(30), || {
         (pods(&w, "app=ord").len() == 1).then_some(())
     });
     std::thread::sleep(Duration::from_secs(2));
@@ -532,7 +501,7 @@ fn statefulset_parallel_creates_all_at_once_and_keeps_order_for_updates() {
 
     // Parallel scale down takes every surplus pod at once
     w.kubectl_ok(&["scale", "statefulset", "web", "--replicas=0"]);
-    wait_for("web scaled to 0", &w, Duration::from_secs(30), || {
+    w.eventually("web scaled to 0", Duration::from_secs(30), || {
         pods(&w, "app=web").is_empty().then_some(())
     });
     let st = sts_status(&w, "web")["status"].clone();
@@ -564,12 +533,12 @@ fn statefulset_claims_follow_the_retention_policy() {
     }
     // scaled away: kv-1's claim goes with its pod (owned by it, then collected)
     w.kubectl_ok(&["scale", "statefulset", "kv", "--replicas=1"]);
-    wait_for("data-kv-1 collected", &w, Duration::from_secs(60), || {
+    w.eventually("data-kv-1 collected", Duration::from_secs(60), || {
         (names(&items(&w.get_json(&["pvc"]))) == ["data-kv-0".to_string()].into()).then_some(())
     });
     // deleted: the remaining claim goes with the set
     w.kubectl_ok(&["delete", "statefulset", "kv"]);
-    wait_for("claims collected", &w, Duration::from_secs(60), || {
+    w.eventually("claims collected", Duration::from_secs(60), || {
         items(&w.get_json(&["pvc"])).is_empty().then_some(())
     });
 }
@@ -687,18 +656,18 @@ fn daemonset_one_pod_per_matching_node() {
         "node.warren.dev/fake=false",
         "--overwrite",
     ]);
-    wait_for("ds-node-1 emptied", &w, Duration::from_secs(30), || {
+    w.eventually("ds-node-1 emptied", Duration::from_secs(30), || {
         let placed = by_node(&w, "app=agent");
         (placed.keys().cloned().collect::<BTreeSet<_>>() == node_set(&["ds-node-0", "ds-node-2"]))
             .then_some(())
     });
-    wait_for("desired 2", &w, Duration::from_secs(30), || {
+    w.eventually("desired 2", Duration::from_secs(30), || {
         (w.get_json(&["daemonset", "agent"])["status"]["desiredNumberScheduled"] == 2).then_some(())
     });
 
     // a NoExecute taint it does not tolerate empties a node too; tolerated again, it comes back
     w.kubectl_ok(&["taint", "node", "ds-node-2", "dedicated=db:NoExecute"]);
-    wait_for("ds-node-2 emptied", &w, Duration::from_secs(30), || {
+    w.eventually("ds-node-2 emptied", Duration::from_secs(30), || {
         (by_node(&w, "app=agent")
             .keys()
             .cloned()
@@ -710,9 +679,8 @@ fn daemonset_one_pod_per_matching_node() {
 
     // a new node gets a pod
     let _more = nodes(&w, "ds-extra", 1, 10);
-    wait_for(
+    w.eventually(
         "pods on ds-node-0, ds-node-2 and ds-extra-0",
-        &w,
         Duration::from_secs(60),
         || {
             let placed = by_node(&w, "app=agent");
@@ -727,7 +695,7 @@ fn daemonset_one_pod_per_matching_node() {
     w.kubectl_ok(&["set", "image", "daemonset/agent", "c=agent:2"]);
     let out = rollout_status(&w, "daemonset/agent");
     assert!(out.contains("successfully rolled out"), "{out}");
-    wait_for("all pods at agent:2", &w, Duration::from_secs(60), || {
+    w.eventually("all pods at agent:2", Duration::from_secs(60), || {
         let all = live(pods(&w, "app=agent"));
         (all.len() == 3 && all.iter().all(|p| image(p) == "agent:2" && ready(p))).then_some(())
     });
@@ -746,15 +714,10 @@ fn daemonset_one_pod_per_matching_node() {
     // and undo brings the first template back
     w.kubectl_ok(&["rollout", "undo", "daemonset/agent"]);
     rollout_status(&w, "daemonset/agent");
-    wait_for(
-        "all pods back at agent:1",
-        &w,
-        Duration::from_secs(60),
-        || {
-            let all = live(pods(&w, "app=agent"));
-            (all.len() == 3 && all.iter().all(|p| image(p) == "agent:1" && ready(p))).then_some(())
-        },
-    );
+    w.eventually("all pods back at agent:1", Duration::from_secs(60), || {
+        let all = live(pods(&w, "app=agent"));
+        (all.len() == 3 && all.iter().all(|p| image(p) == "agent:1" && ready(p))).then_some(())
+    });
 }
 
 #[test]

@@ -70,27 +70,6 @@ pub fn virtual_cluster(name: &str, namespace: &str, extra: &[&str]) -> Warren {
     w
 }
 
-/// Polls `f` until it returns Some, or panics with `what` (and the server log) after `timeout`.
-pub fn eventually<T>(
-    w: &Warren,
-    what: &str,
-    timeout: Duration,
-    mut f: impl FnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?}: {what}\nwarren log tail:\n{}",
-            tail(&w.log(), 60)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Prints the syncer's warnings and failed syncs (seen with --nocapture).
 pub fn report(w: &Warren) {
     for line in w.log().lines() {
@@ -98,11 +77,6 @@ pub fn report(w: &Warren) {
             eprintln!("{line}");
         }
     }
-}
-
-pub fn tail(s: &str, lines: usize) -> String {
-    let all: Vec<&str> = s.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// `kubectl get ARGS -o json` on the host, `None` when it fails (not found).
