@@ -52,7 +52,7 @@ where
 pub async fn start_selected_trimmed<K, T, F>(
     api: Api<K>,
     config: watcher::Config,
-    mut trim: T,
+    trim: T,
     on_change: F,
 ) -> Store<K>
 where
@@ -60,17 +60,66 @@ where
     T: FnMut(&mut K) + Send + 'static,
     F: Fn(&K, bool) + Send + 'static,
 {
-    let (reader, writer) = reflector::store();
+    start_cached(
+        api,
+        config,
+        trim,
+        |w, e| w.apply_watcher_event(e),
+        on_change,
+    )
+    .await
+}
+
+/// Like [`start_selected_trimmed`] for pods, cached as [`CachedPod`]s.
+pub async fn start_selected_pods<T, F>(
+    api: Api<Pod>,
+    config: watcher::Config,
+    trim: T,
+    on_change: F,
+) -> Store<CachedPod>
+where
+    T: FnMut(&mut Pod) + Send + 'static,
+    F: Fn(&Pod, bool) + Send + 'static,
+{
+    start_cached(
+        api,
+        config,
+        trim,
+        |w, e| w.apply_watcher_event(&cached_pod_event(e)),
+        on_change,
+    )
+    .await
+}
+
+/// Watches `api`, trims each object, puts it into a cache of `C` with `apply`, then calls
+/// `on_change`; returns the cache once it holds the first list.
+async fn start_cached<K, C, T, A, F>(
+    api: Api<K>,
+    config: watcher::Config,
+    mut trim: T,
+    mut apply: A,
+    on_change: F,
+) -> Store<C>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    C: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    T: FnMut(&mut K) + Send + 'static,
+    A: FnMut(&mut Writer<C>, &watcher::Event<K>) + Send + 'static,
+    F: Fn(&K, bool) + Send + 'static,
+{
+    let (reader, mut writer) = reflector::store::<C>();
     let stream = watcher(api, config)
         .default_backoff()
         .modify(move |o: &mut K| {
             o.meta_mut().managed_fields = None;
             trim(o);
-        })
-        .reflect(writer);
+        });
     tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(item) = stream.next().await {
+            if let Ok(event) = &item {
+                apply(&mut writer, event);
+            }
             match item {
                 Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => {
                     on_change(&obj, false)

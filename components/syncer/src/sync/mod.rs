@@ -438,7 +438,7 @@ pub(crate) struct VirtualStores {
 
 /// Caches of the host objects this virtual cluster owns (and host nodes and events).
 pub(crate) struct HostStores {
-    pub pods: Store<Pod>,
+    pub pods: Store<informer::CachedPod>,
     pub services: Store<Service>,
     pub endpoints: Store<Endpoints>,
     pub config_maps: Store<ConfigMap>,
@@ -590,12 +590,7 @@ impl Ctx {
         };
 
         // Host caches of what this virtual cluster owns.
-        let host_pods = watch_owned_trimmed::<Pod>(
-            &host,
-            q.pods.clone(),
-            crate::translate::pod::trim_cached_host_pod,
-        )
-        .await;
+        let host_pods = watch_owned_pods(&host, q.pods.clone()).await;
         let host_services = watch_owned::<Service>(&host, q.services.clone()).await;
         let host_endpoints = watch_owned::<Endpoints>(&host, q.endpoints.clone()).await;
         let host_config_maps = watch_owned::<ConfigMap>(&host, q.config_maps.clone()).await;
@@ -816,35 +811,36 @@ where
         + Sync
         + 'static,
 {
-    watch_owned_trimmed(host, queue, |_| {}).await
+    let (config, on_change) = owned_watch::<K>(host, queue);
+    let api = Api::<K>::namespaced(host.client.clone(), host.names.own_host_namespace());
+    informer::start_selected(api, config, on_change).await
 }
 
-/// [`watch_owned`], caching only what `trim` leaves of each object.
-async fn watch_owned_trimmed<K>(host: &HostSide, queue: Queue, trim: fn(&mut K)) -> Store<K>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
-{
+/// [`watch_owned`] for pods: cached as [`informer::CachedPod`]s, trimmed first to what the
+/// syncer reads of a host pod.
+async fn watch_owned_pods(host: &HostSide, queue: Queue) -> Store<informer::CachedPod> {
+    let (config, on_change) = owned_watch::<Pod>(host, queue);
+    let api = Api::<Pod>::namespaced(host.client.clone(), host.names.own_host_namespace());
+    let trim = crate::translate::pod::trim_cached_host_pod;
+    informer::start_selected_pods(api, config, trim, on_change).await
+}
+
+/// The selector of the host `K`s this virtual cluster owns, and a callback queueing the virtual
+/// key a host object names.
+fn owned_watch<K: Resource<DynamicType = ()>>(
+    host: &HostSide,
+    queue: Queue,
+) -> (watcher::Config, impl Fn(&K, bool) + Send + 'static) {
     let names = host.names.clone();
     let kind = crate::names::kind_annotation_value(&K::api_version(&()), &K::kind(&()));
     let owned =
         watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, names.vcluster()));
-    informer::start_selected_trimmed(
-        Api::<K>::namespaced(host.client.clone(), names.own_host_namespace()),
-        owned,
-        trim,
-        move |o: &K, _| {
-            if let Some(v) = names.virtual_object(o.meta(), &kind) {
-                queue.add(queue::key(v.namespace.as_deref(), &v.name));
-            }
-        },
-    )
-    .await
+    let on_change = move |o: &K, _| {
+        if let Some(v) = names.virtual_object(o.meta(), &kind) {
+            queue.add(queue::key(v.namespace.as_deref(), &v.name));
+        }
+    };
+    (owned, on_change)
 }
 
 #[cfg(test)]

@@ -269,12 +269,9 @@ pub(crate) async fn ensure(ctx: &Ctx, name: &str) -> Result<(), SyncError> {
 }
 
 fn needed(ctx: &Ctx, name: &str) -> bool {
-    let on_node = |spec: Option<&k8s_openapi::api::core::v1::PodSpec>| {
-        spec.and_then(|s| s.node_name.as_deref()) == Some(name)
-    };
     // Runs for every pod change: `find` walks the caches in place instead of copying them.
     ctx.v.pods.find(|p| p.node_name() == Some(name)).is_some()
-        || ctx.h.pods.find(|p| on_node(p.spec.as_ref())).is_some()
+        || ctx.h.pods.find(|p| p.node_name() == Some(name)).is_some()
 }
 
 fn is_ours(node: &Node, host_exists: bool) -> bool {

@@ -118,8 +118,8 @@ pub(crate) async fn sync(ctx: &Ctx, key: &str) -> Result<Next, SyncError> {
             .remove(key);
     }
     let host = ctx.names().host_object(name, namespace);
-    let host_pod = cached(&ctx.h.pods, Some(&host.namespace), &host.name);
-    match decide(virtual_pod.as_ref(), host_pod.as_deref()) {
+    let host_pod = cached(&ctx.h.pods, Some(&host.namespace), &host.name).map(|p| p.decode());
+    match decide(virtual_pod.as_ref(), host_pod.as_ref()) {
         PodAction::Nothing => Ok(Next::Done),
         PodAction::CreateHost => match virtual_pod {
             Some(v) => create_host(ctx, &v).await,
