@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::handler::SnapshotCell;
-use crate::records::{ClusterState, Snapshot, ZoneConfig};
+use crate::records::{ClusterState, Snapshot, WatchedPod, ZoneConfig};
 
 /// Shortest time between two snapshot rebuilds (twice the last build's time when that is
 /// longer).
@@ -88,7 +88,7 @@ impl Watched for Endpoints {
     }
 }
 
-impl Watched for Pod {
+impl Watched for WatchedPod {
     fn apply(state: &mut ClusterState, obj: &Self) {
         state.apply_pod(obj);
     }
@@ -180,7 +180,7 @@ pub async fn run(client: Client, config: ZoneConfig, cell: Arc<SnapshotCell>) {
     spawn_watch(Api::<Service>::all(client.clone()), 1, tx.clone());
     spawn_watch(Api::<EndpointSlice>::all(client.clone()), 2, tx.clone());
     spawn_watch(Api::<Endpoints>::all(client.clone()), 3, tx.clone());
-    spawn_watch(Api::<Pod>::all(client), 4, tx);
+    spawn_watch(Api::<WatchedPod>::all(client), 4, tx);
     let mut state = ClusterState::default();
     let mut feeds = Feeds::default();
     let mut last_build: Option<Instant> = None;

@@ -20,7 +20,7 @@ use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 
 pub use state::{
     ClusterState, EndpointAddress, EndpointSet, Key, PodInfo, PortInfo, ServiceInfo, ServiceKind,
-    dashed_ip,
+    WatchedPod, dashed_ip,
 };
 
 /// The schema version `dns-version.<domain>` TXT answers (the Kubernetes DNS specification's).

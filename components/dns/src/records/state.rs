@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 /// The label that ties an EndpointSlice to its Service.
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -80,7 +81,7 @@ pub struct ClusterState {
     pub modified: u32,
 }
 
-fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Key {
+fn key_of(meta: &ObjectMeta) -> Key {
     (
         meta.namespace.clone().unwrap_or_default(),
         meta.name.clone().unwrap_or_default(),
@@ -137,8 +138,8 @@ impl ClusterState {
 
     /// Records the pod; false when what DNS knows of it did not change (most pod updates are
     /// status changes DNS does not answer from).
-    pub fn apply_pod(&mut self, pod: &Pod) -> bool {
-        let info = pod_info(pod);
+    pub fn apply_pod(&mut self, pod: &WatchedPod) -> bool {
+        let info = pod.info();
         let key = key_of(&pod.metadata);
         if self.pods.get(&key) == Some(&info) {
             return false;
@@ -297,14 +298,90 @@ pub fn endpoints_sets(service: &str, ep: &Endpoints) -> Vec<EndpointSet> {
         .collect()
 }
 
-pub fn pod_info(pod: &Pod) -> PodInfo {
-    let status = pod.status.as_ref();
-    let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("");
-    PodInfo {
-        ip: status
-            .and_then(|s| s.pod_ip.as_deref())
-            .and_then(|ip| ip.parse().ok()),
-        active: pod.metadata.deletion_timestamp.is_none()
-            && !matches!(phase, "Succeeded" | "Failed" | "Unknown"),
+/// A pod as DNS reads it from a watch: name, namespace, deletion, phase and IP. DNS sees every
+/// change of every pod; deserializing only these fields skips the rest of each event (spec,
+/// managedFields, conditions) instead of building a whole typed `Pod`.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(from = "PodFields")]
+pub struct WatchedPod {
+    /// name, namespace, resourceVersion and deletionTimestamp only
+    pub metadata: ObjectMeta,
+    phase: Option<String>,
+    ip: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct PodFields {
+    #[serde(default)]
+    metadata: MetaFields,
+    #[serde(default)]
+    status: StatusFields,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MetaFields {
+    name: Option<String>,
+    namespace: Option<String>,
+    resource_version: Option<String>,
+    deletion_timestamp: Option<Time>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusFields {
+    phase: Option<String>,
+    #[serde(rename = "podIP")]
+    pod_ip: Option<String>,
+}
+
+impl From<PodFields> for WatchedPod {
+    fn from(f: PodFields) -> WatchedPod {
+        WatchedPod {
+            metadata: ObjectMeta {
+                name: f.metadata.name,
+                namespace: f.metadata.namespace,
+                resource_version: f.metadata.resource_version,
+                deletion_timestamp: f.metadata.deletion_timestamp,
+                ..ObjectMeta::default()
+            },
+            phase: f.status.phase,
+            ip: f.status.pod_ip,
+        }
+    }
+}
+
+impl WatchedPod {
+    pub fn info(&self) -> PodInfo {
+        let phase = self.phase.as_deref().unwrap_or("");
+        PodInfo {
+            ip: self.ip.as_deref().and_then(|ip| ip.parse().ok()),
+            active: self.metadata.deletion_timestamp.is_none()
+                && !matches!(phase, "Succeeded" | "Failed" | "Unknown"),
+        }
+    }
+}
+
+impl kube::Resource for WatchedPod {
+    type DynamicType = ();
+    type Scope = k8s_openapi::NamespaceResourceScope;
+
+    fn kind(dt: &()) -> std::borrow::Cow<'_, str> {
+        Pod::kind(dt)
+    }
+    fn group(dt: &()) -> std::borrow::Cow<'_, str> {
+        Pod::group(dt)
+    }
+    fn version(dt: &()) -> std::borrow::Cow<'_, str> {
+        Pod::version(dt)
+    }
+    fn plural(dt: &()) -> std::borrow::Cow<'_, str> {
+        Pod::plural(dt)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
     }
 }

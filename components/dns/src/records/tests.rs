@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::json;
 
@@ -28,9 +28,14 @@ fn slice(ns: &str, name: &str, service: &str, body: serde_json::Value) -> Endpoi
     serde_json::from_value(v).unwrap()
 }
 
-fn pod(ns: &str, name: &str, ip: &str, phase: &str) -> Pod {
+/// A watch event's pod as DNS reads it (the fields it skips included).
+fn pod(ns: &str, name: &str, ip: &str, phase: &str) -> WatchedPod {
     serde_json::from_value(json!({
-        "metadata": {"namespace": ns, "name": name},
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"namespace": ns, "name": name, "uid": "u", "labels": {"app": "a"},
+                     "managedFields": [{"manager": "kubectl", "operation": "Update",
+                                        "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]},
         "status": {"phase": phase, "podIP": ip},
     }))
     .unwrap()
