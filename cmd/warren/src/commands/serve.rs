@@ -31,6 +31,11 @@ fn check_roles(roles: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Threads for blocking work — SQLite calls, whose store has 4 read connections and 1 writer,
+/// so more threads only wait for a connection. Tokio's default of 512 let a busy virtual
+/// cluster grow to ~50 threads, each holding its own allocator pages.
+const MAX_BLOCKING_THREADS: usize = 16;
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     check_roles(&args.role)?;
     // vcluster.yaml and the host flags are checked before anything starts.
@@ -41,6 +46,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()
         .context("starting the async runtime")?;
     let dns = dns_config(&args)?;
