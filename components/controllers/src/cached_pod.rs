@@ -1,10 +1,11 @@
 //! The form the shared informer caches pods in. A typed `Pod` takes 17-21 KB of heap even when
 //! its JSON is 2-3 KB (k8s-openapi's `Pod` is 2 KB inline, each `Container` 2 KB, each `Volume`
 //! 3 KB), and a virtual cluster caches every pod it has. [`CachedPod`] keeps typed only what
-//! the caches are scanned by — the metadata and the node — and the spec and status as JSON,
-//! decoded by the reader that needs them.
+//! the caches are scanned by — the metadata but its annotations, and the node — and the
+//! annotations, spec and status as JSON, decoded by the reader that needs them.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
@@ -22,14 +23,18 @@ mod tests;
 /// A pod as the shared informer caches it: see the module documentation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CachedPod {
+    /// Without annotations (in `body`: a map of a few strings takes a B-tree node of ~540
+    /// bytes plus an allocation per string; no scan reads them) and managedFields.
     pub metadata: ObjectMeta,
     node_name: Option<String>,
-    /// `{"spec":…,"status":…}`
+    /// `{"annotations":…,"spec":…,"status":…}`
     body: Box<[u8]>,
 }
 
 #[derive(Serialize)]
 struct BodyRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: &'a Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     spec: &'a Option<PodSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,6 +43,7 @@ struct BodyRef<'a> {
 
 #[derive(Deserialize)]
 struct Body {
+    annotations: Option<BTreeMap<String, String>>,
     spec: Option<PodSpec>,
     status: Option<PodStatus>,
 }
@@ -45,11 +51,14 @@ struct Body {
 impl CachedPod {
     pub fn new(pod: &Pod) -> CachedPod {
         let body = BodyRef {
+            annotations: &pod.metadata.annotations,
             spec: &pod.spec,
             status: &pod.status,
         };
+        let mut metadata = pod.metadata.clone();
+        metadata.annotations = None;
         CachedPod {
-            metadata: pod.metadata.clone(),
+            metadata,
             node_name: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
             // Serializing k8s-openapi types into a Vec cannot fail (no maps with non-string
             // keys, no I/O); an empty body would decode as a pod without spec and status.
@@ -66,25 +75,33 @@ impl CachedPod {
 
     /// The whole pod (as cached: without managedFields).
     pub fn decode(&self) -> Pod {
-        let Body { spec, status } = match serde_json::from_slice(&self.body) {
+        let Body {
+            annotations,
+            spec,
+            status,
+        } = match serde_json::from_slice(&self.body) {
             Ok(body) => body,
             Err(e) => {
                 // only if k8s-openapi could not read what it wrote
                 tracing::error!(error = %e, pod = ?self.metadata.name, "cached pod unreadable");
                 Body {
+                    annotations: None,
                     spec: None,
                     status: None,
                 }
             }
         };
         Pod {
-            metadata: self.metadata.clone(),
+            metadata: ObjectMeta {
+                annotations,
+                ..self.metadata.clone()
+            },
             spec,
             status,
         }
     }
 
-    /// Whether the JSON of spec and status contains `text`: a quick filter before decoding
+    /// Whether the JSON of annotations, spec and status contains `text`: a quick filter before decoding
     /// (a pod that references an object by name has the name, quoted, in its JSON).
     pub fn mentions(&self, text: &str) -> bool {
         memchr::memmem::find(&self.body, text.as_bytes()).is_some()

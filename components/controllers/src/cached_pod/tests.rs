@@ -9,6 +9,7 @@ fn running_pod() -> Pod {
         "metadata": {
             "name": "web-0", "namespace": "shop", "uid": "u-1", "resourceVersion": "42",
             "labels": {"app": "web"},
+            "annotations": {"team": "retail", "vcluster.loft.sh/object-name": "web-0"},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web",
                                  "uid": "u-0", "controller": true}]
         },
@@ -38,15 +39,19 @@ fn decodes_to_the_pod_it_was_made_from() {
     let cached = CachedPod::new(&pod);
     assert_eq!(cached.decode(), pod);
     assert_eq!(cached.node_name(), Some("node-a"));
-    assert_eq!(cached.metadata, pod.metadata);
+    let mut without_annotations = pod.metadata.clone();
+    without_annotations.annotations = None;
+    assert_eq!(cached.metadata, without_annotations);
+    assert!(cached.mentions("\"vcluster.loft.sh/object-name\""));
 }
 
 #[test]
 fn a_pod_without_spec_or_status_stays_without() {
-    let pod = Pod {
+    let mut pod = Pod {
         metadata: running_pod().metadata,
         ..Pod::default()
     };
+    pod.metadata.annotations = None;
     let cached = CachedPod::new(&pod);
     assert_eq!(cached.decode(), pod);
     assert_eq!(cached.node_name(), None);
@@ -67,5 +72,9 @@ fn mentions_finds_names_in_spec_and_status() {
     assert!(cached.mentions("\"cm\""));
     assert!(cached.mentions("10.0.0.7"));
     assert!(!cached.mentions("\"kube-root-ca\""));
-    assert!(!cached.mentions("\"shop\""), "metadata is not in the body");
+    assert!(
+        !cached.mentions("\"shop\""),
+        "the rest of the metadata is not in the body"
+    );
+    assert!(cached.mentions("\"retail\""), "annotations are");
 }

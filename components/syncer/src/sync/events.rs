@@ -102,7 +102,8 @@ fn target_of(ctx: &Ctx, event: &Event) -> Option<VirtualTarget> {
     }
     let (host_meta, virtual_meta) = match kind {
         "Pod" => {
-            let host = cached(&ctx.h.pods, Some(host_namespace), name)?;
+            // the object-* annotations are in the cached pod's body
+            let host = cached(&ctx.h.pods, Some(host_namespace), name)?.decode();
             let key = ctx.virtual_key(&host.metadata, kind)?;
             let (ns, n) = queue::split(&key);
             (
