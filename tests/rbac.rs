@@ -840,20 +840,6 @@ fn client_certs_token_file_impersonation_and_escalation() {
     );
 }
 
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
 fn secret_token(w: &Warren, ns: &str, name: &str) -> Option<String> {
     let out = w.kubectl(&["get", "secret", "-n", ns, name, "-o", "json"]);
     if !out.status.success() {
@@ -887,14 +873,18 @@ fn legacy_token_secrets() {
         ]);
         serde_json::from_slice(&out.stdout).ok()
     };
-    let first = wait_for("default SA token secret", || {
-        Some(sa_json()?["secrets"][0]["name"].as_str()?.to_string())
-    });
+    let first = w.eventually(
+        "default SA token secret",
+        std::time::Duration::from_secs(20),
+        || Some(sa_json()?["secrets"][0]["name"].as_str()?.to_string()),
+    );
     assert!(
         first.starts_with("default-token-") && first.len() == 19,
         "{first}"
     );
-    let token = wait_for("filled token", || secret_token(&w, "legacy", &first));
+    let token = w.eventually("filled token", std::time::Duration::from_secs(20), || {
+        secret_token(&w, "legacy", &first)
+    });
     let claims: Value = serde_json::from_slice(&b64url_decode(
         token.split('.').nth(1).expect("jwt payload"),
     ))
@@ -917,16 +907,22 @@ fn legacy_token_secrets() {
 
     // Deleting the Secret revokes the token; the controller makes a new one.
     w.kubectl_ok(&["delete", "secret", "-n", "legacy", &first]);
-    let second = wait_for("replacement secret", || {
-        let sa = sa_json()?;
-        let names: Vec<&str> = sa["secrets"]
-            .as_array()?
-            .iter()
-            .filter_map(|r| r["name"].as_str())
-            .collect();
-        (names.len() == 1 && names[0] != first).then(|| names[0].to_string())
+    let second = w.eventually(
+        "replacement secret",
+        std::time::Duration::from_secs(20),
+        || {
+            let sa = sa_json()?;
+            let names: Vec<&str> = sa["secrets"]
+                .as_array()?
+                .iter()
+                .filter_map(|r| r["name"].as_str())
+                .collect();
+            (names.len() == 1 && names[0] != first).then(|| names[0].to_string())
+        },
+    );
+    w.eventually("second token", std::time::Duration::from_secs(20), || {
+        secret_token(&w, "legacy", &second)
     });
-    wait_for("second token", || secret_token(&w, "legacy", &second));
     let out = kubectl_as(&w, &kc, &["auth", "whoami"], None);
     assert!(!out.status.success());
     assert!(
@@ -941,7 +937,7 @@ fn legacy_token_secrets() {
         &["apply", "-f", "-"],
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: robot-manual\n  namespace: legacy\n  annotations:\n    kubernetes.io/service-account.name: robot\ntype: kubernetes.io/service-account-token\n",
     );
-    let manual = wait_for("manual token", || {
+    let manual = w.eventually("manual token", std::time::Duration::from_secs(20), || {
         secret_token(&w, "legacy", "robot-manual")
     });
     let kc = user_kubeconfig(&w, "robot", &[format!("token: {manual}")]);
@@ -957,10 +953,14 @@ fn legacy_token_secrets() {
     );
     assert_eq!(who, "system:serviceaccount:legacy:robot");
     w.kubectl_ok(&["delete", "serviceaccount", "-n", "legacy", "robot"]);
-    wait_for("token secrets of a deleted SA removed", || {
-        let out = w.kubectl(&["get", "secret", "-n", "legacy", "robot-manual"]);
-        (!out.status.success()).then_some(())
-    });
+    w.eventually(
+        "token secrets of a deleted SA removed",
+        std::time::Duration::from_secs(20),
+        || {
+            let out = w.kubectl(&["get", "secret", "-n", "legacy", "robot-manual"]);
+            (!out.status.success()).then_some(())
+        },
+    );
 }
 
 /// kube-apiserver reconciles the default policy at every start: permissions taken away from a
