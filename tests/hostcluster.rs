@@ -14,18 +14,8 @@ use hostcluster::{HostCluster, pid_alive, pids_mentioning};
 use serde_json::Value;
 
 /// Polls `f` until it returns Some, or panics with `what` after `timeout`.
-fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+fn eventually<T>(what: &str, timeout: Duration, f: impl FnMut() -> Option<T>) -> T {
+    warren_e2e::poll(what, timeout, f, String::new)
 }
 
 fn items(list: &Value) -> Vec<Value> {

@@ -232,29 +232,37 @@ impl Warren {
 
     /// Polls `f` until it returns Some; after `timeout` fails the test with `what` and the
     /// last lines of warren's log.
-    pub fn eventually<T>(
-        &self,
-        what: &str,
-        timeout: Duration,
-        mut f: impl FnMut() -> Option<T>,
-    ) -> T {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(v) = f() {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {timeout:?}: {what}\nwarren log tail:\n{}",
-                log_tail(&self.log(), 60)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    pub fn eventually<T>(&self, what: &str, timeout: Duration, f: impl FnMut() -> Option<T>) -> T {
+        poll(what, timeout, f, || {
+            format!("warren log tail:\n{}", log_tail(&self.log(), 60))
+        })
     }
 
     /// [`Warren::eventually`] for a condition.
     pub fn wait_until(&self, what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
         self.eventually(what, timeout, || done().then_some(()))
+    }
+}
+
+/// Polls `f` every 100 ms until it returns Some; after `timeout` fails the test with `what`
+/// and what `context` tells (a log tail, say).
+pub fn poll<T>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> Option<T>,
+    context: impl Fn() -> String,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}: {what}\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -162,13 +162,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
 
     // EndpointSlice: one slice web-xxxxx owned by the service
     let slice = w.eventually("endpointslice of web", Duration::from_secs(30), || {
-        let list = items(&w.get_json(&[
-            "endpointslices",
-            "-n",
-            "svc",
-            "-l",
-            "kubernetes.io/service-name=web",
-        ]));
+        let list = slices_of(&w, "web");
         let s = list.first()?.clone();
         let mut got: Vec<String> = s["endpoints"]
             .as_array()?
@@ -274,13 +268,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
         (endpoint_ips(&ep).1 == vec![victim_ip.clone()]).then_some(())
     });
     w.eventually("unready slice endpoint", Duration::from_secs(30), || {
-        let list = items(&w.get_json(&[
-            "endpointslices",
-            "-n",
-            "svc",
-            "-l",
-            "kubernetes.io/service-name=web",
-        ]));
+        let list = slices_of(&w, "web");
         let e = list
             .iter()
             .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
@@ -323,13 +311,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
             .then_some(())
     });
     w.eventually("replacement in the slice", Duration::from_secs(30), || {
-        let list = items(&w.get_json(&[
-            "endpointslices",
-            "-n",
-            "svc",
-            "-l",
-            "kubernetes.io/service-name=web",
-        ]));
+        let list = slices_of(&w, "web");
         let names = target_names(
             list.iter()
                 .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
@@ -399,13 +381,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
             "subsets":[{"addresses":[{"ip":"192.168.7.7"}],"ports":[{"name":"db","port":5432}]}]}"#,
     );
     let mirrored = w.eventually("mirrored slice", Duration::from_secs(30), || {
-        let list = items(&w.get_json(&[
-            "endpointslices",
-            "-n",
-            "svc",
-            "-l",
-            "kubernetes.io/service-name=ext",
-        ]));
+        let list = slices_of(&w, "ext");
         list.first().cloned()
     });
     assert_eq!(
@@ -442,13 +418,7 @@ fn endpoints_slices_and_disruption_budgets_follow_pods() {
         Duration::from_secs(30),
         || {
             let ep = get_opt(&w, &["endpoints", "web", "-n", "svc"]);
-            let slices = items(&w.get_json(&[
-                "endpointslices",
-                "-n",
-                "svc",
-                "-l",
-                "kubernetes.io/service-name=web",
-            ]));
+            let slices = slices_of(&w, "web");
             (ep.is_none() && slices.is_empty()).then_some(())
         },
     );
@@ -594,4 +564,15 @@ fn quotas_and_limit_ranges_are_enforced_at_admission() {
         String::from_utf8_lossy(&out.stderr).trim(),
         r#"Error from server (Forbidden): error when creating "STDIN": pods "large" is forbidden: maximum cpu usage per Container is 1, but limit is 2"#
     );
+}
+
+/// The EndpointSlices of Service `service` in namespace `svc`.
+fn slices_of(w: &Warren, service: &str) -> Vec<Value> {
+    items(&w.get_json(&[
+        "endpointslices",
+        "-n",
+        "svc",
+        "-l",
+        &format!("kubernetes.io/service-name={service}"),
+    ]))
 }
