@@ -91,9 +91,29 @@ where
     .await
 }
 
-/// Watches `api`, trims each object, puts it into a cache of `C` with `apply`, then calls
-/// `on_change`; returns the cache once it holds the first list.
+/// [`spawn_cached`], returning the cache once it holds the first list.
 async fn start_cached<K, C, T, A, F>(
+    api: Api<K>,
+    config: watcher::Config,
+    trim: T,
+    apply: A,
+    on_change: F,
+) -> Store<C>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    C: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    T: FnMut(&mut K) + Send + 'static,
+    A: FnMut(&mut Writer<C>, &watcher::Event<K>) + Send + 'static,
+    F: Fn(&K, bool) + Send + 'static,
+{
+    let reader = spawn_cached(api, config, trim, apply, on_change);
+    let _ = reader.wait_until_ready().await;
+    reader
+}
+
+/// Watches `api`, trims each object, puts it into a cache of `C` with `apply`, then calls
+/// `on_change`; returns the cache (filled in the background).
+fn spawn_cached<K, C, T, A, F>(
     api: Api<K>,
     config: watcher::Config,
     mut trim: T,
@@ -133,7 +153,6 @@ where
             }
         }
     });
-    let _ = reader.wait_until_ready().await;
     reader
 }
 
@@ -157,42 +176,32 @@ where
     C: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
 {
     /// `apply` puts each watch event into the cache (converting `K` to `C`).
-    fn start<A>(client: Client, mut apply: A) -> Shared<K, C>
+    fn start<A>(client: Client, apply: A) -> Shared<K, C>
     where
         A: FnMut(&mut Writer<C>, &watcher::Event<K>) + Send + 'static,
     {
-        let (reader, mut writer) = reflector::store::<C>();
         let subscribers: Arc<Mutex<Vec<Callback<K>>>> = Arc::default();
         let subs = subscribers.clone();
-        let (ready_tx, ready) = tokio::sync::watch::channel(false);
-        let stream = watcher(Api::<K>::all(client), watcher::Config::default())
-            .default_backoff()
-            .modify(|o: &mut K| o.meta_mut().managed_fields = None);
-        tokio::spawn(async move {
-            futures::pin_mut!(stream);
-            while let Some(item) = stream.next().await {
-                if let Ok(event) = &item {
-                    apply(&mut writer, event);
-                }
-                let (obj, deleted) = match item {
-                    Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => (obj, false),
-                    Ok(watcher::Event::Delete(obj)) => (obj, true),
-                    Ok(watcher::Event::InitDone) => {
-                        ready_tx.send_replace(true);
-                        continue;
-                    }
-                    Ok(watcher::Event::Init) => continue,
-                    Err(e) => {
-                        tracing::debug!(error = %e, kind = %K::kind(&()), "shared watch");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
-                    }
-                };
+        let reader = spawn_cached(
+            Api::<K>::all(client),
+            watcher::Config::default(),
+            |_| {},
+            apply,
+            move |obj: &K, deleted| {
                 let current: Vec<Callback<K>> =
                     subs.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 for f in current {
-                    f(&obj, deleted);
+                    f(obj, deleted);
                 }
+            },
+        );
+        // kube-runtime's Store::wait_until_ready wakes only one of several concurrent waiters:
+        // one task waits, and every subscriber watches `ready`.
+        let (ready_tx, ready) = tokio::sync::watch::channel(false);
+        let filled = reader.clone();
+        tokio::spawn(async move {
+            if filled.wait_until_ready().await.is_ok() {
+                ready_tx.send_replace(true);
             }
         });
         Shared {
