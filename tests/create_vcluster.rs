@@ -9,7 +9,7 @@
 mod hostcluster;
 
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hostcluster::HostCluster;
 use hostcluster::fake_node::{FakeNodeConfig, FakeNodes};
@@ -105,18 +105,8 @@ impl Bed {
     }
 }
 
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {TIMEOUT:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    warren_e2e::poll(what, TIMEOUT, f, String::new)
 }
 
 fn stderr(out: &Output) -> String {
