@@ -59,6 +59,12 @@ synced=$(python3 "$here/latency.py" https://127.0.0.1:27443 "$(cat "$w/token")" 
   "$PODS" "$RATE" "$warren_pid")
 curl -s http://127.0.0.1:27090/metrics > "$work/metrics.txt" || true
 host_requests > "$work/host-after.txt"
+# DUMP_DIR: keep the synced pods of both sides as JSON (what the caches hold, for sizing them)
+if [ -n "${DUMP_DIR:-}" ]; then
+  mkdir -p "$DUMP_DIR"
+  kubectl --kubeconfig "$w/kubeconfig.yaml" get pods -A -o json > "$DUMP_DIR/virtual-pods.json"
+  kubectl --kubeconfig "$hk" -n bench-vc get pods -o json > "$DUMP_DIR/host-pods.json"
+fi
 
 python3 - "$anchor" "$synced" <<'PY'
 import json, sys

@@ -2,7 +2,8 @@
 //! its JSON is 2-3 KB (k8s-openapi's `Pod` is 2 KB inline, each `Container` 2 KB, each `Volume`
 //! 3 KB), and a virtual cluster caches every pod it has. [`CachedPod`] keeps typed only what
 //! the caches are scanned by — the metadata but its annotations, and the node — and the
-//! annotations, spec and status as JSON, decoded by the reader that needs them.
+//! annotations, spec and status as JSON, decoded by the reader that needs them. The JSON is
+//! compressed against another pod's ([`PodPacker`]): most of a pod is what its siblings have too.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -21,14 +22,91 @@ use crate::selector::Selector;
 mod tests;
 
 /// A pod as the shared informer caches it: see the module documentation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct CachedPod {
     /// Without annotations (in `body`: a map of a few strings takes a B-tree node of ~540
     /// bytes plus an allocation per string; no scan reads them) and managedFields.
     pub metadata: ObjectMeta,
     node_name: Option<String>,
     /// `{"annotations":…,"spec":…,"status":…}`
-    body: Box<[u8]>,
+    body: PackedJson,
+}
+
+/// JSON held whole, or LZ4-compressed against the JSON of a similar pod. Pods of one workload
+/// differ in a few names, addresses and times, so a pod's JSON compressed against another's
+/// takes 5-20% of its size; a pod that compresses badly becomes the dictionary of the next
+/// ones (see [`PodPacker`]).
+#[derive(Clone, Debug)]
+enum PackedJson {
+    Whole(Arc<[u8]>),
+    Compressed {
+        dictionary: Arc<[u8]>,
+        bytes: Box<[u8]>,
+        len: u32,
+    },
+}
+
+impl PackedJson {
+    fn unpack(&self) -> Cow<'_, [u8]> {
+        match self {
+            PackedJson::Whole(json) => Cow::Borrowed(json),
+            PackedJson::Compressed {
+                dictionary,
+                bytes,
+                len,
+            } => match lz4_flex::block::decompress_with_dict(bytes, *len as usize, dictionary) {
+                Ok(json) => Cow::Owned(json),
+                Err(e) => {
+                    // only if lz4_flex could not read what it wrote
+                    tracing::error!(error = %e, "cached pod unreadable");
+                    Cow::Borrowed(b"{}")
+                }
+            },
+        }
+    }
+}
+
+/// Packs the pods of one cache: compresses each pod's JSON against a dictionary, the JSON of
+/// an earlier pod, and makes a pod that compresses to more than half its size the next
+/// dictionary (so the dictionary follows what the cache holds; an old dictionary lives as
+/// long as pods packed against it). A cache of unlike pods costs what it would unpacked.
+#[derive(Default)]
+pub struct PodPacker {
+    dictionary: Option<Arc<[u8]>>,
+}
+
+impl PodPacker {
+    pub fn pack(&mut self, pod: &Pod) -> CachedPod {
+        let json = body_json(pod);
+        let body = match (&self.dictionary, u32::try_from(json.len())) {
+            (Some(dictionary), Ok(len)) => {
+                let bytes = lz4_flex::block::compress_with_dict(&json, dictionary);
+                (bytes.len() * 2 <= json.len()).then(|| PackedJson::Compressed {
+                    dictionary: dictionary.clone(),
+                    bytes: bytes.into_boxed_slice(),
+                    len,
+                })
+            }
+            _ => None,
+        };
+        let body = body.unwrap_or_else(|| {
+            let whole: Arc<[u8]> = json.into();
+            self.dictionary = Some(whole.clone());
+            PackedJson::Whole(whole)
+        });
+        CachedPod::with_body(pod, body)
+    }
+}
+
+fn body_json(pod: &Pod) -> Vec<u8> {
+    let body = BodyRef {
+        annotations: &pod.metadata.annotations,
+        spec: &pod.spec,
+        status: &pod.status,
+    };
+    // Serializing k8s-openapi types into a Vec cannot fail (no maps with non-string keys, no
+    // I/O); an empty body would decode as a pod without spec and status.
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -49,22 +127,23 @@ struct Body {
 }
 
 impl CachedPod {
+    /// The pod with its JSON held whole (a cache packs with [`PodPacker`]).
     pub fn new(pod: &Pod) -> CachedPod {
-        let body = BodyRef {
-            annotations: &pod.metadata.annotations,
-            spec: &pod.spec,
-            status: &pod.status,
-        };
+        CachedPod::with_body(pod, PackedJson::Whole(body_json(pod).into()))
+    }
+
+    /// Only the pod's metadata, for a cache deletion (which reads only the key).
+    pub(crate) fn key_only(pod: &Pod) -> CachedPod {
+        CachedPod::with_body(pod, PackedJson::Whole(Arc::from(&b"{}"[..])))
+    }
+
+    fn with_body(pod: &Pod, body: PackedJson) -> CachedPod {
         let mut metadata = pod.metadata.clone();
         metadata.annotations = None;
         CachedPod {
             metadata,
             node_name: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-            // Serializing k8s-openapi types into a Vec cannot fail (no maps with non-string
-            // keys, no I/O); an empty body would decode as a pod without spec and status.
-            body: serde_json::to_vec(&body)
-                .unwrap_or_default()
-                .into_boxed_slice(),
+            body,
         }
     }
 
@@ -79,7 +158,7 @@ impl CachedPod {
             annotations,
             spec,
             status,
-        } = match serde_json::from_slice(&self.body) {
+        } = match serde_json::from_slice(&self.body.unpack()) {
             Ok(body) => body,
             Err(e) => {
                 // only if k8s-openapi could not read what it wrote
@@ -104,12 +183,29 @@ impl CachedPod {
     /// Whether the JSON of annotations, spec and status contains `text`: a quick filter before decoding
     /// (a pod that references an object by name has the name, quoted, in its JSON).
     pub fn mentions(&self, text: &str) -> bool {
-        memchr::memmem::find(&self.body, text.as_bytes()).is_some()
+        memchr::memmem::find(&self.body.unpack(), text.as_bytes()).is_some()
     }
 
-    /// The JSON held for spec and status, in bytes.
+    /// The JSON of annotations, spec and status, in bytes (unpacked).
     pub fn body_len(&self) -> usize {
-        self.body.len()
+        self.body.unpack().len()
+    }
+
+    /// What the JSON of annotations, spec and status takes in the cache, in bytes: its
+    /// compressed size, or its size if the pod holds it whole (possibly shared as a dictionary).
+    pub fn packed_len(&self) -> usize {
+        match &self.body {
+            PackedJson::Whole(json) => json.len(),
+            PackedJson::Compressed { bytes, .. } => bytes.len(),
+        }
+    }
+}
+
+impl PartialEq for CachedPod {
+    fn eq(&self, other: &CachedPod) -> bool {
+        self.metadata == other.metadata
+            && self.node_name == other.node_name
+            && self.body.unpack() == other.body.unpack()
     }
 }
 

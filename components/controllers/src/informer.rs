@@ -15,7 +15,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
-pub use crate::cached_pod::CachedPod;
+pub use crate::cached_pod::{CachedPod, PodPacker};
 
 /// Starts watching `api`; `on_change` runs for every added, modified or deleted object (and for
 /// each object of a re-list). Returns the cache once it holds the initial list. Cached objects
@@ -81,11 +81,12 @@ where
     T: FnMut(&mut Pod) + Send + 'static,
     F: Fn(&Pod, bool) + Send + 'static,
 {
+    let mut packer = PodPacker::default();
     start_cached(
         api,
         config,
         trim,
-        |w, e| w.apply_watcher_event(&cached_pod_event(e)),
+        move |w, e| w.apply_watcher_event(&cached_pod_event(e, &mut packer)),
         on_change,
     )
     .await
@@ -213,13 +214,17 @@ where
 }
 
 /// A watch event of pods as the pod cache takes it.
-fn cached_pod_event(event: &watcher::Event<Pod>) -> watcher::Event<CachedPod> {
+fn cached_pod_event(
+    event: &watcher::Event<Pod>,
+    packer: &mut PodPacker,
+) -> watcher::Event<CachedPod> {
     use watcher::Event;
     match event {
-        Event::Apply(p) => Event::Apply(CachedPod::new(p)),
-        Event::Delete(p) => Event::Delete(CachedPod::new(p)),
+        Event::Apply(p) => Event::Apply(packer.pack(p)),
+        // only its key is read
+        Event::Delete(p) => Event::Delete(CachedPod::key_only(p)),
         Event::Init => Event::Init,
-        Event::InitApply(p) => Event::InitApply(CachedPod::new(p)),
+        Event::InitApply(p) => Event::InitApply(packer.pack(p)),
         Event::InitDone => Event::InitDone,
     }
 }
@@ -277,9 +282,10 @@ impl Informers {
     where
         F: Fn(&Pod, bool) + Send + Sync + 'static,
     {
+        let mut packer = PodPacker::default();
         let (store, cached) = self
-            .subscribe::<Pod, CachedPod, _, _>(on_change, |w, e| {
-                w.apply_watcher_event(&cached_pod_event(e))
+            .subscribe::<Pod, CachedPod, _, _>(on_change, move |w, e| {
+                w.apply_watcher_event(&cached_pod_event(e, &mut packer))
             })
             .await;
         for (obj, callback) in cached {

@@ -1,7 +1,7 @@
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
-use super::CachedPod;
+use super::{CachedPod, PodPacker};
 
 fn running_pod() -> Pod {
     serde_json::from_value(json!({
@@ -77,4 +77,84 @@ fn mentions_finds_names_in_spec_and_status() {
         "the rest of the metadata is not in the body"
     );
     assert!(cached.mentions("\"retail\""), "annotations are");
+}
+
+/// `running_pod` as the `n`th replica: another name, uid, address and start time.
+fn sibling(n: u32) -> Pod {
+    let mut pod = running_pod();
+    pod.metadata.name = Some(format!("web-{n}"));
+    pod.metadata.uid = Some(format!("u-{n}-5b0c9e3a-8d1f-4c57-a2e6-{n:012}"));
+    pod.spec.as_mut().unwrap().hostname = Some(format!("web-{n}"));
+    let status = pod.status.as_mut().unwrap();
+    status.pod_ip = Some(format!("10.0.{}.{}", n / 250, n % 250));
+    status.pod_ips = None;
+    pod
+}
+
+#[test]
+fn a_packer_compresses_siblings_against_the_first_pod() {
+    let mut packer = PodPacker::default();
+    let first = packer.pack(&sibling(1));
+    assert_eq!(
+        first.packed_len(),
+        first.body_len(),
+        "the first pod is held whole: it is the dictionary"
+    );
+    for n in 2..40 {
+        let pod = sibling(n);
+        let cached = packer.pack(&pod);
+        assert_eq!(cached.decode(), pod, "replica {n}");
+        assert_eq!(cached, CachedPod::new(&pod), "equal to the unpacked form");
+        assert!(
+            cached.packed_len() * 4 < cached.body_len(),
+            "replica {n}: {} of {} bytes",
+            cached.packed_len(),
+            cached.body_len()
+        );
+        assert!(cached.mentions("\"kube-root-ca.crt\""));
+        assert!(cached.mentions(&format!("\"web-{n}\"")));
+        assert!(
+            !cached.mentions("\"web-1\""),
+            "the dictionary's own names are not in it"
+        );
+    }
+}
+
+#[test]
+fn a_pod_unlike_the_dictionary_becomes_the_next_one() {
+    let mut packer = PodPacker::default();
+    packer.pack(&sibling(1));
+    // Another workload: annotations of checksums (not in the first pod, and nothing LZ4 finds
+    // twice) make most of its JSON.
+    let other = |n: u32| {
+        let mut pod = sibling(n);
+        let checksum = |i: u64| i.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17);
+        let notes = (0..30u64)
+            .map(|i| {
+                let sum = (0..4)
+                    .map(|j| format!("{:016x}", checksum(i * 4 + j)))
+                    .collect();
+                (format!("checksum/config-{i}"), sum)
+            })
+            .collect();
+        pod.metadata.annotations = Some(notes);
+        pod
+    };
+    let unlike = packer.pack(&other(2));
+    assert_eq!(unlike.packed_len(), unlike.body_len(), "held whole");
+    assert_eq!(unlike.decode(), other(2));
+    let next = packer.pack(&other(3));
+    assert!(
+        next.packed_len() * 4 < next.body_len(),
+        "compressed against the new dictionary: {} of {}",
+        next.packed_len(),
+        next.body_len()
+    );
+    assert_eq!(next.decode(), other(3));
+    // A pod packed against the first dictionary still decodes: the dictionary lives on in it.
+    let mut first_packer = PodPacker::default();
+    first_packer.pack(&sibling(1));
+    let old = first_packer.pack(&sibling(7));
+    drop(first_packer);
+    assert_eq!(old.decode(), sibling(7));
 }
