@@ -19,8 +19,10 @@ use crate::watch::{Event, EventKind, Watcher};
 /// Rows (revisions) handled per compaction transaction; the write lock is
 /// released between batches.
 const COMPACT_BATCH: i64 = 1_000;
-/// Default capacity of the live watch fan-out channel.
-pub(crate) const DEFAULT_WATCH_CAPACITY: usize = 1_024;
+/// Default capacity of the live watch fan-out channel. The channel holds its last events (each
+/// with the value before it) whether or not anyone still needs them: 1,024 pod events held ~8 MB
+/// under load. A watcher further behind catches up from the table, which has every event.
+pub(crate) const DEFAULT_WATCH_CAPACITY: usize = 256;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const STATEMENT_CACHE: usize = 64;
 const SCHEMA_VERSION: i64 = 1;
