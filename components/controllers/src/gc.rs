@@ -92,6 +92,20 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The uid of the object the action changes (the only object of the graph it reads).
+    pub fn subject(&self) -> &str {
+        match self {
+            Action::DeleteIfOwnersGone { dependent, .. }
+            | Action::RemoveRefsIfGone { dependent, .. }
+            | Action::DeleteForeground { dependent }
+            | Action::UnblockAndDeleteForeground { dependent }
+            | Action::DropRef { dependent, .. } => dependent,
+            Action::RemoveFinalizer { owner, .. } => owner,
+        }
+    }
+}
+
 /// The actions the graph calls for, in a stable order.
 pub fn plan(graph: &BTreeMap<String, Node>) -> Vec<Action> {
     let mut dependents: HashMap<&str, Vec<&Node>> = HashMap::new();
@@ -250,8 +264,19 @@ pub async fn run(ctx: Context) {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let snapshot = gc.lock_graph().clone();
-        for action in plan(&snapshot) {
+        // Plan under the lock and copy out only the objects acted on: the graph holds every
+        // object of the cluster, and this runs after each change.
+        let (actions, snapshot) = {
+            let graph = gc.lock_graph();
+            let actions = plan(&graph);
+            let acted_on: BTreeMap<String, Node> = actions
+                .iter()
+                .filter_map(|a| graph.get_key_value(a.subject()))
+                .map(|(uid, node)| (uid.clone(), node.clone()))
+                .collect();
+            (actions, acted_on)
+        };
+        for action in actions {
             if let Err(e) = gc.execute(&snapshot, &action).await {
                 tracing::debug!(?action, error = %e, "garbage collection");
             }
