@@ -68,13 +68,17 @@ impl Selector {
     }
 
     pub fn matches(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
+        self.matches_labels(|k| labels.and_then(|l| l.get(k)).map(String::as_str))
+    }
+
+    /// [`Selector::matches`] for labels held in another form: `get` looks one up by key.
+    pub fn matches_labels<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         if self.nothing {
             return false;
         }
-        let get = |k: &str| labels.and_then(|l| l.get(k));
         self.reqs.iter().all(|r| match r {
-            Req::In(k, vs) => get(k).is_some_and(|v| vs.contains(v)),
-            Req::NotIn(k, vs) => get(k).is_none_or(|v| !vs.contains(v)),
+            Req::In(k, vs) => get(k).is_some_and(|v| vs.iter().any(|x| x == v)),
+            Req::NotIn(k, vs) => get(k).is_none_or(|v| !vs.iter().any(|x| x == v)),
             Req::Exists(k) => get(k).is_some(),
             Req::DoesNotExist(k) => get(k).is_none(),
         })

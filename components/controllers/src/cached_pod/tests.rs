@@ -1,7 +1,9 @@
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
-use super::{CachedPod, PodPacker};
+use std::collections::BTreeMap;
+
+use super::{CachedPod, Labels, PodPacker};
 
 fn running_pod() -> Pod {
     serde_json::from_value(json!({
@@ -39,9 +41,11 @@ fn decodes_to_the_pod_it_was_made_from() {
     let cached = CachedPod::new(&pod);
     assert_eq!(cached.decode(), pod);
     assert_eq!(cached.node_name(), Some("node-a"));
-    let mut without_annotations = pod.metadata.clone();
-    without_annotations.annotations = None;
-    assert_eq!(cached.metadata, without_annotations);
+    let mut without_maps = pod.metadata.clone();
+    without_maps.annotations = None;
+    without_maps.labels = None;
+    assert_eq!(cached.metadata, without_maps);
+    assert_eq!(cached.labels().get("app"), Some("web"));
     assert!(cached.mentions("\"vcluster.loft.sh/object-name\""));
 }
 
@@ -157,4 +161,102 @@ fn a_pod_unlike_the_dictionary_becomes_the_next_one() {
     let old = first_packer.pack(&sibling(7));
     drop(first_packer);
     assert_eq!(old.decode(), sibling(7));
+}
+
+#[test]
+fn labels_keep_pairs_order_and_the_difference_between_none_and_empty() {
+    let map: BTreeMap<String, String> = [
+        ("tier", "web"),
+        ("app", ""),
+        ("app.kubernetes.io/name", "shop"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let labels = Labels::new(Some(&map));
+    assert_eq!(
+        labels.iter().collect::<Vec<_>>(),
+        vec![
+            ("app", ""),
+            ("app.kubernetes.io/name", "shop"),
+            ("tier", "web")
+        ]
+    );
+    assert_eq!(labels.get("app"), Some(""), "an empty value is a value");
+    assert_eq!(labels.get("tier"), Some("web"));
+    assert_eq!(labels.get("web"), None, "values are not keys");
+    assert_eq!(labels.get("ap"), None);
+    assert_eq!(labels.to_map(), Some(map));
+
+    assert_eq!(Labels::new(None).to_map(), None);
+    assert_eq!(Labels::new(None).iter().count(), 0);
+    let empty = Labels::new(Some(&BTreeMap::new()));
+    assert_eq!(empty.to_map(), Some(BTreeMap::new()));
+    assert_eq!(empty.iter().count(), 0);
+    assert_ne!(empty, Labels::new(None));
+}
+
+#[test]
+fn pods_with_empty_or_no_labels_decode_as_they_were() {
+    for labels in [None, Some(BTreeMap::new())] {
+        let mut pod = running_pod();
+        pod.metadata.labels = labels;
+        assert_eq!(CachedPod::new(&pod).decode(), pod);
+    }
+}
+
+#[test]
+fn selected_and_claimable_read_the_compact_labels() {
+    use crate::selector::Selector;
+    use kube::runtime::{reflector, watcher};
+    let (store, mut writer) = reflector::store::<CachedPod>();
+    let pod = |name: &str, namespace: &str, app: &str, owner: Option<&str>| {
+        let mut p = sibling(1);
+        p.metadata.name = Some(name.to_owned());
+        p.metadata.namespace = Some(namespace.to_owned());
+        p.metadata.labels = Some([("app".to_owned(), app.to_owned())].into());
+        p.metadata.owner_references = owner.map(|uid| {
+            let mut r = running_pod().metadata.owner_references.unwrap().remove(0);
+            r.uid = uid.to_owned();
+            vec![r]
+        });
+        p
+    };
+    for p in [
+        pod("web-a", "shop", "web", None),
+        pod("web-b", "shop", "web", Some("rs-other")),
+        pod("db-a", "shop", "db", Some("rs-1")),
+        pod("web-c", "blog", "web", None),
+    ] {
+        writer.apply_watcher_event(&watcher::Event::Apply(CachedPod::new(&p)));
+    }
+    let web = Selector::from_map(&[("app".to_owned(), "web".to_owned())].into());
+    let names = |pods: Vec<std::sync::Arc<Pod>>| {
+        let mut n: Vec<String> = pods
+            .iter()
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        names(super::selected(&store, "shop", &web)),
+        ["web-a", "web-b"]
+    );
+    assert_eq!(
+        names(super::claimable(&store, "shop", "rs-1", &web)),
+        ["db-a", "web-a"],
+        "its own pod whatever its labels, and the matching orphan; not another owner's"
+    );
+    let decoded = super::selected(&store, "blog", &web);
+    assert_eq!(
+        decoded[0]
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("app"))
+            .map(String::as_str),
+        Some("web"),
+        "decoded pods have their labels back"
+    );
 }

@@ -795,7 +795,7 @@ impl Ctl {
                 if p.metadata.namespace.as_deref() == Some(&ns)
                     && controller_ref(&p.metadata)
                         .is_some_and(|r| Some(&r.uid) == ds.metadata.uid.as_ref())
-                    && label(&p.metadata, CONTROLLER_REVISION_HASH) == Some(dup_hash)
+                    && p.labels().get(CONTROLLER_REVISION_HASH) == Some(dup_hash)
                 {
                     let patch =
                         json!({"metadata": {"labels": {CONTROLLER_REVISION_HASH: keep_hash}}});
