@@ -166,8 +166,10 @@ def cpu_seconds():
 
 
 def rss_kib():
+    """VmRSS, RssAnon (heap, stacks) and RssFile (the binary's code pages), in KiB."""
     with open(f"/proc/{pid}/status") as s:
-        return next(int(l.split()[1]) for l in s if l.startswith("VmRSS"))
+        fields = dict(l.split(":", 1) for l in s if l.startswith(("VmRSS", "RssAnon", "RssFile")))
+    return tuple(int(fields[k].split()[0]) for k in ("VmRSS", "RssAnon", "RssFile"))
 
 
 create_node()
@@ -265,6 +267,9 @@ if samples:
     (ts, c0, _), (te, c1, _) = samples[0], samples[-1]
     out["cpu_seconds"] = round(c1 - c0, 2)
     out["cpu_percent"] = round(100 * (c1 - c0) / max(te - ts, 1e-9), 1)
-    out["rss_peak_mib"] = round(max(s[2] for s in samples) / 1024, 1)
-    out["rss_end_mib"] = round(samples[-1][2] / 1024, 1)
+    peak = max(samples, key=lambda s: s[2][0])[2]
+    out["rss_peak_mib"] = round(peak[0] / 1024, 1)
+    out["rss_peak_anon_mib"] = round(peak[1] / 1024, 1)
+    out["rss_peak_file_mib"] = round(peak[2] / 1024, 1)
+    out["rss_end_mib"] = round(samples[-1][2][0] / 1024, 1)
 print(json.dumps(out))

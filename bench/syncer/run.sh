@@ -80,7 +80,8 @@ for key, label in (("to_host", "warren: virtual create sent -> host watch"),
     d = w[key]
     print(f"| {label} | {d['count']} | {f(d['p50_ms'])} | {f(d['p99_ms'])} | {f(d['max_ms'])} |")
 print(f"warren process: CPU {w.get('cpu_seconds')} s ({w.get('cpu_percent')}% of one core), "
-      f"peak RSS {w.get('rss_peak_mib')} MiB, RSS after {w.get('rss_end_mib')} MiB; "
+      f"peak RSS {w.get('rss_peak_mib')} MiB (anonymous {w.get('rss_peak_anon_mib')}, "
+      f"file-backed {w.get('rss_peak_file_mib')}), RSS after {w.get('rss_end_mib')} MiB; "
       f"all {w['pods']} Running in the virtual cluster after {w['all_done_seconds']} s")
 if a["to_host"]["p99_ms"] and w["to_host"]["p99_ms"]:
     print(f"p99 ratio warren/anchor (create direction): {w['to_host']['p99_ms'] / a['to_host']['p99_ms']:.1f}x")

@@ -1,6 +1,9 @@
 //! The warren binary: parse the command line, dispatch to a command.
-#![forbid(unsafe_code)]
+// Not `forbid`: `allocator` makes the one FFI call that tunes mimalloc (see there).
+#![deny(unsafe_code)]
 
+#[cfg(not(feature = "system-allocator"))]
+mod allocator;
 mod cli;
 mod commands;
 
@@ -14,6 +17,8 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    #[cfg(not(feature = "system-allocator"))]
+    allocator::return_freed_memory_at_once();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
