@@ -587,7 +587,8 @@ impl PodRouter {
             services_selecting(services, pod).into_iter().collect()
         };
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let before = if deleted {
+        // Pods no Service selects (most, in a big cluster) take no entry.
+        let before = if now.is_empty() {
             last.remove(&key).unwrap_or_default()
         } else {
             last.insert(key, now.clone()).unwrap_or_default()

@@ -252,3 +252,35 @@ fn truncation_keeps_proportions() {
     assert_eq!(counts, vec![(900, 25), (50, 25)]);
     assert!(!truncate(&mut subsets));
 }
+
+#[test]
+fn the_router_reaches_old_and_new_services_and_keeps_no_entry_for_unselected_pods() {
+    use kube::runtime::{reflector, watcher};
+    let (services, mut writer) = reflector::store::<Service>();
+    writer.apply_watcher_event(&watcher::Event::Apply(service(json!([{"port": 80}]))));
+    let router = PodRouter::default();
+    let entries = |r: &PodRouter| r.last.lock().unwrap().len();
+
+    let web = pod("p", "10.0.0.1", true, 1);
+    assert_eq!(router.route(&services, &web, false), ["d/web"]);
+    assert_eq!(entries(&router), 1);
+
+    let mut relabelled = web.clone();
+    relabelled.metadata.labels = Some([("app".to_string(), "db".to_string())].into());
+    assert_eq!(
+        router.route(&services, &relabelled, false),
+        ["d/web"],
+        "the Service that selected it hears it left"
+    );
+    assert_eq!(
+        entries(&router),
+        0,
+        "a pod no Service selects takes no entry"
+    );
+    assert!(router.route(&services, &relabelled, false).is_empty());
+    assert!(router.route(&services, &relabelled, true).is_empty());
+
+    router.route(&services, &web, false);
+    assert_eq!(router.route(&services, &web, true), ["d/web"], "deleted");
+    assert_eq!(entries(&router), 0);
+}
