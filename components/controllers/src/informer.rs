@@ -15,7 +15,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
-pub use crate::cached_pod::{CachedPod, PodPacker};
+pub use crate::cached_pod::CachedPod;
+use crate::cached_pod::PodPacker;
 
 /// Starts watching `api`; `on_change` runs for every added, modified or deleted object (and for
 /// each object of a re-list). Returns the cache once it holds the initial list. Cached objects
@@ -81,15 +82,7 @@ where
     T: FnMut(&mut Pod) + Send + 'static,
     F: Fn(&Pod, bool) + Send + 'static,
 {
-    let mut packer = PodPacker::default();
-    start_cached(
-        api,
-        config,
-        trim,
-        move |w, e| w.apply_watcher_event(&cached_pod_event(e, &mut packer)),
-        on_change,
-    )
-    .await
+    start_cached(api, config, trim, pod_cache_writer(), on_change).await
 }
 
 /// [`spawn_cached`], returning the cache once it holds the first list.
@@ -213,19 +206,19 @@ where
     }
 }
 
-/// A watch event of pods as the pod cache takes it.
-fn cached_pod_event(
-    event: &watcher::Event<Pod>,
-    packer: &mut PodPacker,
-) -> watcher::Event<CachedPod> {
+/// Puts pod watch events into a cache of [`CachedPod`]s, packed by one [`PodPacker`].
+fn pod_cache_writer() -> impl FnMut(&mut Writer<CachedPod>, &watcher::Event<Pod>) + Send + 'static {
     use watcher::Event;
-    match event {
-        Event::Apply(p) => Event::Apply(packer.pack(p)),
-        // only its key is read
-        Event::Delete(p) => Event::Delete(CachedPod::key_only(p)),
-        Event::Init => Event::Init,
-        Event::InitApply(p) => Event::InitApply(packer.pack(p)),
-        Event::InitDone => Event::InitDone,
+    let mut packer = PodPacker::default();
+    move |writer, event| {
+        writer.apply_watcher_event(&match event {
+            Event::Apply(p) => Event::Apply(packer.pack(p)),
+            // only its key is read
+            Event::Delete(p) => Event::Delete(CachedPod::key_only(p)),
+            Event::Init => Event::Init,
+            Event::InitApply(p) => Event::InitApply(packer.pack(p)),
+            Event::InitDone => Event::InitDone,
+        })
     }
 }
 
@@ -282,11 +275,8 @@ impl Informers {
     where
         F: Fn(&Pod, bool) + Send + Sync + 'static,
     {
-        let mut packer = PodPacker::default();
         let (store, cached) = self
-            .subscribe::<Pod, CachedPod, _, _>(on_change, move |w, e| {
-                w.apply_watcher_event(&cached_pod_event(e, &mut packer))
-            })
+            .subscribe::<Pod, CachedPod, _, _>(on_change, pod_cache_writer())
             .await;
         for (obj, callback) in cached {
             callback(&obj.decode(), false);

@@ -40,7 +40,7 @@ impl Queue {
 
     pub fn add(&self, key: impl Into<String>) {
         let key = key.into();
-        let mut s = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.lock();
         if s.queued.insert(key.clone()) {
             s.order.push_back(key);
             drop(s);
@@ -83,7 +83,7 @@ impl Queue {
         loop {
             let notified = self.inner.notify.notified();
             {
-                let mut s = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut s = self.lock();
                 if let Some(k) = s.order.pop_front() {
                     s.queued.remove(&k);
                     if !s.order.is_empty() {
@@ -97,12 +97,7 @@ impl Queue {
     }
 
     pub fn len(&self) -> usize {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .order
-            .len()
+        self.lock().order.len()
     }
 
     pub fn is_empty(&self) -> bool {
